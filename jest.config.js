@@ -33,7 +33,7 @@ module.exports = {
       globalSetup: '<rootDir>/test/setup/global-setup.js',
       globalTeardown: '<rootDir>/test/setup/global-teardown.js',
       setupFiles: ['<rootDir>/test/setup/env.js'],
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/test/setup/after-env.js'],
     },
   ],
 };

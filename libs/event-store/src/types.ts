@@ -86,7 +86,11 @@ export interface Snapshot<TState extends JsonValue = JsonValue> {
 }
 
 export interface EventStore {
-  append(streamId: string, expected: ExpectedVersion, events: readonly EventToAppend[]): Promise<AppendResult>;
+  append(
+    streamId: string,
+    expected: ExpectedVersion,
+    events: readonly EventToAppend[],
+  ): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Current version of a stream, or null when it does not exist. */
   streamVersion(streamId: string): Promise<bigint | null>;

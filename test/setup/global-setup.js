@@ -17,7 +17,9 @@ const freePort = () =>
 
 module.exports = async () => {
   if (process.env.CI === 'true' && !process.env.KAFKA_BROKERS) {
-    throw new Error('CI=true but KAFKA_BROKERS is not set: under CI no suite may skip. Start Kafka (npm run kafka:start).');
+    throw new Error(
+      'CI=true but KAFKA_BROKERS is not set: under CI no suite may skip. Start Kafka (npm run kafka:start).',
+    );
   }
   if (!process.env.KAFKA_BROKERS) {
     console.warn(

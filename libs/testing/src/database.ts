@@ -4,7 +4,8 @@ import { Client } from 'pg';
 /** The server the integration tests use (set by test/setup/global-setup.js). */
 export function testAdminUrl(): string {
   const url = process.env.HF_TEST_ADMIN_URL ?? process.env.DATABASE_URL;
-  if (!url) throw new Error('HF_TEST_ADMIN_URL is not set: run the tests through jest (global setup provides it)');
+  if (!url)
+    throw new Error('HF_TEST_ADMIN_URL is not set: run the tests through jest (global setup provides it)');
   return url;
 }
 

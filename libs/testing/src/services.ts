@@ -5,7 +5,8 @@
 export function kafkaBrokers(): string[] | null {
   const raw = process.env.KAFKA_BROKERS;
   if (!raw) {
-    if (process.env.CI === 'true') throw new Error('CI=true but KAFKA_BROKERS is not set: Kafka suites may not skip');
+    if (process.env.CI === 'true')
+      throw new Error('CI=true but KAFKA_BROKERS is not set: Kafka suites may not skip');
     return null;
   }
   return raw

@@ -1,0 +1,189 @@
+import * as path from 'node:path';
+
+/**
+ * Everything Hyperfleet reads from its environment. Infrastructure is chosen here, by
+ * configuration only: unset DATABASE_URL / MQTT_URL / KAFKA_BROKERS mean the embedded defaults.
+ */
+export interface HyperfleetConfig {
+  readonly http: { readonly host: string; readonly port: number };
+  /** null: start embedded PostgreSQL. */
+  readonly databaseUrl: string | null;
+  /** null: start the embedded aedes broker. */
+  readonly mqttUrl: string | null;
+  /** null: use the Postgres log as event transport. */
+  readonly kafkaBrokers: readonly string[] | null;
+  readonly dataDir: string;
+  readonly embedded: { readonly postgresPort: number; readonly mqttPort: number; readonly mqttHost: string };
+  readonly migrateOnStart: boolean;
+  readonly logLevel: LogLevel;
+  readonly dbPoolSize: number;
+}
+
+export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The variables, their defaults and meaning: the README's configuration table is generated from this. */
+export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning: string }[] = [
+  {
+    name: 'DATABASE_URL',
+    default: '(embedded PostgreSQL)',
+    meaning: 'PostgreSQL connection URL, e.g. postgres://postgres@127.0.0.1:5432/hyperfleet',
+  },
+  {
+    name: 'MQTT_URL',
+    default: '(embedded aedes broker)',
+    meaning: 'MQTT broker URL the gateway connects to, e.g. mqtt://127.0.0.1:1883',
+  },
+  {
+    name: 'KAFKA_BROKERS',
+    default: '(Postgres log transport)',
+    meaning: 'Comma-separated Kafka bootstrap brokers, e.g. 127.0.0.1:9092',
+  },
+  { name: 'HTTP_HOST', default: '127.0.0.1', meaning: 'Address the HTTP API binds to' },
+  { name: 'HTTP_PORT', default: '3000', meaning: 'Port of the HTTP API' },
+  {
+    name: 'HF_DATA_DIR',
+    default: './.hyperfleet',
+    meaning: 'Folder for embedded PostgreSQL data and other local state',
+  },
+  { name: 'EMBEDDED_PG_PORT', default: '54329', meaning: 'Port of the embedded PostgreSQL' },
+  {
+    name: 'EMBEDDED_MQTT_PORT',
+    default: '1884',
+    meaning: 'Port of the embedded MQTT broker (1884, so it never fights a local Mosquitto on 1883)',
+  },
+  { name: 'EMBEDDED_MQTT_HOST', default: '127.0.0.1', meaning: 'Address the embedded MQTT broker binds to' },
+  { name: 'MIGRATE_ON_START', default: 'true', meaning: 'Apply pending schema migrations at startup' },
+  { name: 'DB_POOL_SIZE', default: '10', meaning: 'PostgreSQL connections per process' },
+  { name: 'LOG_LEVEL', default: 'log', meaning: `One of ${LOG_LEVELS.join(', ')}` },
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): HyperfleetConfig {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+
+  const port = (name: string, fallback: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < 1 || n > 65535) {
+      problems.push(`${name}: must be a port number between 1 and 65535 (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (/^(true|1|yes|on)$/i.test(raw)) return true;
+    if (/^(false|0|no|off)$/i.test(raw)) return false;
+    problems.push(`${name}: must be true or false (got ${JSON.stringify(raw)})`);
+    return fallback;
+  };
+
+  const url = (name: string, protocols: string[], example: string): string | null => {
+    const raw = get(name);
+    if (raw === undefined) return null;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      problems.push(
+        `${name}: not a URL (got ${JSON.stringify(redact(raw))}); expected something like ${example}`,
+      );
+      return null;
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      problems.push(
+        `${name}: scheme must be ${protocols.map((p) => p.replace(':', '://')).join(' or ')} (got ${JSON.stringify(parsed.protocol.replace(':', '://'))}); expected something like ${example}`,
+      );
+      return null;
+    }
+    if (!parsed.hostname) {
+      problems.push(
+        `${name}: has no host (got ${JSON.stringify(redact(raw))}); expected something like ${example}`,
+      );
+      return null;
+    }
+    return raw;
+  };
+
+  const databaseUrl = url(
+    'DATABASE_URL',
+    ['postgres:', 'postgresql:'],
+    'postgres://postgres@127.0.0.1:5432/hyperfleet',
+  );
+  const mqttUrl = url(
+    'MQTT_URL',
+    ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'],
+    'mqtt://127.0.0.1:1883',
+  );
+
+  let kafkaBrokers: string[] | null = null;
+  const rawKafka = get('KAFKA_BROKERS');
+  if (rawKafka !== undefined) {
+    const list = rawKafka.split(',').map((s) => s.trim());
+    const bad = list.filter((b) => !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(b) || Number(b.split(':')[1]) > 65535);
+    if (bad.length || list.length === 0) {
+      problems.push(
+        `KAFKA_BROKERS: must be a comma-separated list of host:port (bad: ${bad.map((b) => JSON.stringify(b)).join(', ')}); expected something like 127.0.0.1:9092`,
+      );
+    } else {
+      kafkaBrokers = list;
+    }
+  }
+
+  const rawLevel = get('LOG_LEVEL') ?? 'log';
+  let logLevel: LogLevel = 'log';
+  if ((LOG_LEVELS as readonly string[]).includes(rawLevel)) logLevel = rawLevel as LogLevel;
+  else problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(rawLevel)})`);
+
+  const rawPool = get('DB_POOL_SIZE');
+  let dbPoolSize = 10;
+  if (rawPool !== undefined) {
+    if (/^\d+$/.test(rawPool) && Number(rawPool) >= 1 && Number(rawPool) <= 200) dbPoolSize = Number(rawPool);
+    else problems.push(`DB_POOL_SIZE: must be a whole number from 1 to 200 (got ${JSON.stringify(rawPool)})`);
+  }
+
+  const config: HyperfleetConfig = {
+    http: { host: get('HTTP_HOST') ?? '127.0.0.1', port: port('HTTP_PORT', 3000) },
+    databaseUrl,
+    mqttUrl,
+    kafkaBrokers,
+    dataDir: path.resolve(cwd, get('HF_DATA_DIR') ?? '.hyperfleet'),
+    embedded: {
+      postgresPort: port('EMBEDDED_PG_PORT', 54329),
+      mqttPort: port('EMBEDDED_MQTT_PORT', 1884),
+      mqttHost: get('EMBEDDED_MQTT_HOST') ?? '127.0.0.1',
+    },
+    migrateOnStart: bool('MIGRATE_ON_START', true),
+    logLevel,
+    dbPoolSize,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** Hides the password of a URL for logs and error messages. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+  }
+}

@@ -1,0 +1,47 @@
+import * as net from 'node:net';
+import type { Aedes, AedesOptions } from 'aedes';
+
+/** The aedes broker in process: MQTT 3.1.1, no shared subscriptions; enough for one gateway. */
+export class EmbeddedMqttBroker {
+  private broker: Aedes | null = null;
+  private server: net.Server | null = null;
+
+  constructor(private readonly o: { host: string; port: number; options?: AedesOptions }) {}
+
+  get url(): string {
+    return `mqtt://${this.o.host}:${this.o.port}`;
+  }
+
+  get aedes(): Aedes | null {
+    return this.broker;
+  }
+
+  async start(): Promise<void> {
+    // aedes 1.x is ESM; Node 20.19+ loads it with require().
+    const { Aedes: AedesClass } = require('aedes') as typeof import('aedes');
+    this.broker = await AedesClass.createBroker(this.o.options);
+    const server = net.createServer(this.broker.handle);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new Error(
+            err.code === 'EADDRINUSE'
+              ? `Embedded MQTT broker: port ${this.o.port} on ${this.o.host} is in use (set EMBEDDED_MQTT_PORT, or MQTT_URL to use the broker already there)`
+              : `Embedded MQTT broker could not listen on ${this.o.host}:${this.o.port}: ${err.message}`,
+          ),
+        ),
+      );
+      server.listen(this.o.port, this.o.host, () => resolve());
+    });
+    this.server = server;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    const broker = this.broker;
+    this.server = null;
+    this.broker = null;
+    if (broker) await new Promise<void>((r) => broker.close(() => r()));
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}

@@ -1,0 +1,127 @@
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { connect, type MqttClient } from 'mqtt';
+import type { Pool } from 'pg';
+import { PostgresNotifier } from '@hyperfleet/event-store';
+import { redact } from '../config/config';
+import type { RuntimeInfrastructure } from '../infrastructure';
+import { PG_POOL, RUNTIME } from '../nest/tokens';
+
+export type CheckStatus = 'up' | 'down';
+
+export interface DependencyHealth {
+  readonly status: CheckStatus;
+  readonly detail: Record<string, string | number | boolean>;
+  readonly error?: string;
+}
+
+export interface HealthReport {
+  readonly status: 'ok' | 'degraded';
+  readonly checks: {
+    readonly postgres: DependencyHealth;
+    readonly mqtt: DependencyHealth;
+    readonly eventTransport: DependencyHealth;
+  };
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([
+    p,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+
+/** Reports each dependency the process was configured with, as `GET /health` shows it. */
+@Injectable()
+export class HealthService implements OnModuleInit, OnModuleDestroy {
+  private mqtt: MqttClient | null = null;
+  private mqttError: string | null = null;
+  private kafkaCache: { at: number; health: DependencyHealth } | null = null;
+
+  constructor(
+    @Inject(RUNTIME) private readonly infra: RuntimeInfrastructure,
+    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly notifier: PostgresNotifier,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.infra.mqttUrl) return;
+    this.mqtt = connect(this.infra.mqttUrl, {
+      clientId: `hf-health-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      reconnectPeriod: 2000,
+      connectTimeout: 5000,
+    });
+    this.mqtt.on('error', (err) => (this.mqttError = err.message));
+    this.mqtt.on('connect', () => (this.mqttError = null));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.mqtt?.endAsync(true).catch(() => undefined);
+  }
+
+  async check(): Promise<HealthReport> {
+    const [postgres, eventTransport] = await Promise.all([this.checkPostgres(), this.checkTransport()]);
+    const mqtt = this.checkMqtt();
+    const ok = [postgres, mqtt, eventTransport].every((c) => c.status === 'up');
+    return { status: ok ? 'ok' : 'degraded', checks: { postgres, mqtt, eventTransport } };
+  }
+
+  private async checkPostgres(): Promise<DependencyHealth> {
+    const detail = { mode: this.infra.postgres.mode, url: redact(this.infra.databaseUrl) };
+    const t0 = process.hrtime.bigint();
+    try {
+      await withTimeout(this.pool.query('SELECT 1'), 3000, 'PostgreSQL');
+      return { status: 'up', detail: { ...detail, latencyMs: Number(process.hrtime.bigint() - t0) / 1e6 } };
+    } catch (err) {
+      return { status: 'down', detail, error: (err as Error).message };
+    }
+  }
+
+  private checkMqtt(): DependencyHealth {
+    const detail = { mode: this.infra.mqtt.mode, url: redact(this.infra.mqttUrl) };
+    if (!this.mqtt) return { status: 'down', detail, error: 'no MQTT broker configured' };
+    return this.mqtt.connected
+      ? { status: 'up', detail }
+      : { status: 'down', detail, error: this.mqttError ?? 'not connected' };
+  }
+
+  private async checkTransport(): Promise<DependencyHealth> {
+    if (this.infra.transport === 'postgres-log') {
+      return this.notifier.connected
+        ? { status: 'up', detail: { kind: 'postgres-log' } }
+        : {
+            status: 'down',
+            detail: { kind: 'postgres-log' },
+            error: 'LISTEN connection to PostgreSQL is down',
+          };
+    }
+    if (this.kafkaCache && Date.now() - this.kafkaCache.at < 5000) return this.kafkaCache.health;
+    const brokers = this.infra.kafkaBrokers ?? [];
+    const detail = { kind: 'kafka', brokers: brokers.join(',') };
+    let health: DependencyHealth;
+    try {
+      const { Kafka, logLevel } = await import('kafkajs');
+      const admin = new Kafka({
+        clientId: 'hf-health',
+        brokers: [...brokers],
+        connectionTimeout: 2000,
+        retry: { retries: 0 },
+        logLevel: logLevel.NOTHING,
+      }).admin();
+      try {
+        const cluster = await withTimeout(
+          admin.connect().then(() => admin.describeCluster()),
+          4000,
+          'Kafka',
+        );
+        health = { status: 'up', detail: { ...detail, brokersUp: cluster.brokers.length } };
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    } catch (err) {
+      health = { status: 'down', detail, error: (err as Error).message };
+    }
+    this.kafkaCache = { at: Date.now(), health };
+    return health;
+  }
+}

@@ -1,0 +1,89 @@
+import 'reflect-metadata';
+import type { DynamicModule, INestApplication, LogLevel as NestLogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, LOG_LEVELS, loadConfig, type HyperfleetConfig } from './config/config';
+import { describeInfrastructure, startInfrastructure, type RuntimeInfrastructure } from './infrastructure';
+
+export interface RunAppOptions {
+  /** Shown in the banner and logs, e.g. "Hyperfleet (all-in-one)". */
+  readonly title: string;
+  readonly module: (infra: RuntimeInfrastructure) => DynamicModule;
+  readonly needsMqtt?: boolean;
+  readonly configure?: (app: INestApplication, infra: RuntimeInfrastructure) => Promise<void> | void;
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const fail = (line: string) => process.stderr.write(`${line}\n`);
+
+function nestLevels(level: HyperfleetConfig['logLevel']): NestLogLevel[] {
+  return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1) as NestLogLevel[];
+}
+
+/**
+ * Common entry point of every app: validate configuration, start embedded infrastructure where
+ * none is configured, boot Nest, print where everything listens, and shut down in order on a signal.
+ * Startup failures are one readable paragraph, never a stack trace.
+ */
+export async function runApp(o: RunAppOptions): Promise<void> {
+  let config: HyperfleetConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      fail(`${o.title} cannot start: invalid configuration.`);
+      for (const p of err.problems) fail(`  - ${p}`);
+      fail('See the configuration table in README.md.');
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  let infra: RuntimeInfrastructure | null = null;
+  let app: INestApplication | null = null;
+  let stoppingSince = 0;
+  const shutdown = async (signal: string) => {
+    if (stoppingSince) {
+      // `npm start` forwards the terminal's Ctrl-C, so one press arrives twice: only a later press forces.
+      if (Date.now() - stoppingSince < 2000) return;
+      fail('Forced exit.');
+      process.exit(130);
+    }
+    stoppingSince = Date.now();
+    say(`\n${signal} received: stopping ${o.title} ...`);
+    try {
+      await app?.close();
+    } catch (err) {
+      fail(`While closing: ${(err as Error).message}`);
+    }
+    await infra?.stop();
+    say('Stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    infra = await startInfrastructure(config, { needsMqtt: o.needsMqtt, log: say });
+    app = await NestFactory.create(o.module(infra), {
+      logger: nestLevels(config.logLevel),
+      abortOnError: false,
+    });
+    await o.configure?.(app, infra);
+    await app.listen(config.http.port, config.http.host);
+    const httpUrl = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
+    say(`\n${o.title} is up:\n${describeInfrastructure(infra, httpUrl)}\nPress Ctrl-C to stop.`);
+  } catch (err) {
+    fail(`${o.title} cannot start: ${startupMessage(err, config)}`);
+    await app?.close().catch(() => undefined);
+    await infra?.stop();
+    process.exit(1);
+  }
+}
+
+function startupMessage(err: unknown, config: HyperfleetConfig): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'EADDRINUSE') {
+    return `HTTP port ${config.http.port} on ${config.http.host} is in use (set HTTP_PORT to another port).`;
+  }
+  return e instanceof Error ? e.message : String(err);
+}

@@ -17,7 +17,8 @@ export class EmbeddedMqttBroker {
   }
 
   async start(): Promise<void> {
-    // aedes 1.x is ESM; Node 20.19+ loads it with require().
+    // aedes 1.x is ESM; Node 20.19+ loads it with require(), lazily so apps without a broker never load it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Aedes: AedesClass } = require('aedes') as typeof import('aedes');
     this.broker = await AedesClass.createBroker(this.o.options);
     const server = net.createServer(this.broker.handle);

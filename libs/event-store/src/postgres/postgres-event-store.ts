@@ -17,8 +17,13 @@ import type {
 import { LOG_START } from '../types';
 
 export interface PostgresEventStoreOptions {
-  /** Send NOTIFY hf_events on append so live subscriptions wake at once (they poll anyway). */
-  readonly notify?: boolean;
+  /**
+   * How live subscriptions learn of new events (they poll anyway):
+   * `after-commit` (default) sends one coalesced NOTIFY per burst of appends, outside the append's
+   * transaction, because a NOTIFY inside it serialises every committing append on a global lock;
+   * `in-transaction` notifies inside the append; `off` leaves it to polling.
+   */
+  readonly notify?: 'after-commit' | 'in-transaction' | 'off';
   /** Largest batch one append may carry. */
   readonly maxEventsPerAppend?: number;
 }
@@ -44,14 +49,16 @@ const EVENT_COLUMNS = `stream_id, stream_position, global_position, transaction_
 const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,199}$/;
 
 export class PostgresEventStore implements EventStore {
-  private readonly notify: boolean;
+  private readonly notify: 'after-commit' | 'in-transaction' | 'off';
   private readonly maxEvents: number;
+  private notifying = false;
+  private notifyAgain = false;
 
   constructor(
     private readonly pool: Pool,
     options: PostgresEventStoreOptions = {},
   ) {
-    this.notify = options.notify ?? true;
+    this.notify = options.notify ?? 'after-commit';
     this.maxEvents = options.maxEventsPerAppend ?? 10_000;
   }
 
@@ -85,7 +92,7 @@ export class PostgresEventStore implements EventStore {
         streamId,
         expectedToSql(expected),
         JSON.stringify(withIds),
-        this.notify,
+        this.notify === 'in-transaction',
       ]);
       row = res.rows[0];
     } catch (err) {
@@ -104,6 +111,7 @@ export class PostgresEventStore implements EventStore {
         row.stream_version === null ? null : BigInt(row.stream_version),
       );
     }
+    if (this.notify === 'after-commit') this.sendNotify();
     const version = BigInt(row.stream_version!);
     const n = BigInt(events.length);
     const globals = row.global_positions!.map((g) => BigInt(g));
@@ -113,6 +121,23 @@ export class PostgresEventStore implements EventStore {
       logPosition: { transactionId: BigInt(row.tx_id!), globalPosition: globals[globals.length - 1] },
       duplicate: false,
     };
+  }
+
+  /** At most one NOTIFY in flight per store; appends during it are covered by one more. */
+  private sendNotify(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    this.notifyAgain = false;
+    this.pool
+      .query(`SELECT pg_notify('hf_events', '')`)
+      .catch(() => undefined)
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyAgain) this.sendNotify();
+      });
   }
 
   private checkAppend(streamId: string, expected: ExpectedVersion, events: readonly EventToAppend[]): void {

@@ -1,0 +1,43 @@
+import { Command } from 'commander';
+import { Pool } from 'pg';
+import { EVENT_STORE_MIGRATIONS, runMigrations } from '@hyperfleet/event-store';
+import { ConfigError, checkDatabase, loadConfig, redact, startInfrastructure } from '@hyperfleet/platform';
+
+const program = new Command()
+  .name('fleetctl')
+  .description('Hyperfleet command line for operators and pipelines')
+  .showHelpAfterError();
+
+program
+  .command('migrate')
+  .description(
+    'apply pending schema migrations to DATABASE_URL (or to the embedded PostgreSQL); safe to run twice',
+  )
+  .action(async () => {
+    const config = loadConfig();
+    const infra = await startInfrastructure(config, { needsMqtt: false });
+    const pool = new Pool({ connectionString: infra.databaseUrl, max: 2 });
+    pool.on('error', () => undefined);
+    try {
+      await checkDatabase(pool, infra.databaseUrl);
+      const report = await runMigrations(pool, { name: 'event-store', migrations: EVENT_STORE_MIGRATIONS });
+      for (const m of report.applied) console.log(`applied event-store #${m.version} ${m.name}`);
+      console.log(
+        `${redact(infra.databaseUrl)}: event-store schema at version ${report.current}` +
+          (report.applied.length ? '' : ' (nothing to do)'),
+      );
+    } finally {
+      await pool.end();
+      await infra.stop();
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error('fleetctl: invalid configuration.');
+    for (const p of err.problems) console.error(`  - ${p}`);
+  } else {
+    console.error(`fleetctl: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  process.exit(1);
+});

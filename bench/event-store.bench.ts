@@ -7,6 +7,7 @@ import {
   type EventToAppend,
 } from '@hyperfleet/event-store';
 import { bar, benchDatabase, fmt, table, timed } from './support';
+import { TypeOrmAppender } from './typeorm-append';
 
 // The ceiling: the same rows into a table with the same columns and indexes, by one bare
 // multi-row INSERT per batch: no stream row, no version check, no function call.
@@ -44,6 +45,7 @@ export async function eventStoreBench(seconds: number): Promise<void> {
   try {
     await runMigrations(pool, { name: 'event-store', migrations: EVENT_STORE_MIGRATIONS });
     await pool.query(CEILING_DDL);
+    const orm = await TypeOrmAppender.connect(db.url);
     const stores = {
       default: new PostgresEventStore(pool),
       inTx: new PostgresEventStore(pool, { notify: 'in-transaction' }),
@@ -103,6 +105,11 @@ export async function eventStoreBench(seconds: number): Promise<void> {
             versions.set(stream, res.nextExpectedVersion);
           };
         }
+        const ormVersions = new Map<string, bigint>();
+        variants.typeorm = async (w, i, r) => {
+          const stream = `hypervisor-orm${r}-w${w}-s${i % 50}`;
+          ormVersions.set(stream, await orm.append(stream, ormVersions.get(stream) ?? 'no-stream', events(w, i)));
+        };
         // Interleaved rounds, so a noisy neighbour hurts every variant alike.
         const totals: Record<string, number> = {};
         for (let round = 0; round < rounds; round++) {
@@ -123,6 +130,7 @@ export async function eventStoreBench(seconds: number): Promise<void> {
           pct('default'),
           pct('inTx'),
           pct('off'),
+          pct('typeorm'),
         ]);
         ratios.push({ label, ratio: evs('default') / ceiling });
       }
@@ -154,6 +162,9 @@ export async function eventStoreBench(seconds: number): Promise<void> {
     const batched = ratios.filter((r) => r.label.startsWith('100'));
     const ok = batched.every((r) => r.ratio >= 0.5);
     console.log(`\nTarget: batched appends >= 50% of the ceiling: ${ok ? 'MET' : 'NOT MET'}`);
+    console.log('"ratio TypeORM": the same append through TypeORM (transaction, version update, entity insert);');
+    console.log('it is why the append path uses pg directly.');
+    await orm.close();
   } finally {
     await pool.end();
     await db.close();

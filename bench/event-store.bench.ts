@@ -108,7 +108,10 @@ export async function eventStoreBench(seconds: number): Promise<void> {
         const ormVersions = new Map<string, bigint>();
         variants.typeorm = async (w, i, r) => {
           const stream = `hypervisor-orm${r}-w${w}-s${i % 50}`;
-          ormVersions.set(stream, await orm.append(stream, ormVersions.get(stream) ?? 'no-stream', events(w, i)));
+          ormVersions.set(
+            stream,
+            await orm.append(stream, ormVersions.get(stream) ?? 'no-stream', events(w, i)),
+          );
         };
         // Interleaved rounds, so a noisy neighbour hurts every variant alike.
         const totals: Record<string, number> = {};
@@ -162,7 +165,9 @@ export async function eventStoreBench(seconds: number): Promise<void> {
     const batched = ratios.filter((r) => r.label.startsWith('100'));
     const ok = batched.every((r) => r.ratio >= 0.5);
     console.log(`\nTarget: batched appends >= 50% of the ceiling: ${ok ? 'MET' : 'NOT MET'}`);
-    console.log('"ratio TypeORM": the same append through TypeORM (transaction, version update, entity insert);');
+    console.log(
+      '"ratio TypeORM": the same append through TypeORM (transaction, version update, entity insert);',
+    );
     console.log('it is why the append path uses pg directly.');
     await orm.close();
   } finally {

@@ -10,7 +10,11 @@ class StreamRow {
 
 @Entity({ schema: 'hf', name: 'events' })
 class EventRow {
-  @PrimaryGeneratedColumn('identity', { name: 'global_position', type: 'bigint', generatedIdentity: 'ALWAYS' })
+  @PrimaryGeneratedColumn('identity', {
+    name: 'global_position',
+    type: 'bigint',
+    generatedIdentity: 'ALWAYS',
+  })
   globalPosition!: string;
   @Column({ name: 'stream_id', type: 'text' }) streamId!: string;
   @Column({ name: 'stream_position', type: 'bigint' }) streamPosition!: string;
@@ -37,7 +41,11 @@ export class TypeOrmAppender {
         await m.insert(StreamRow, { streamId, version: n.toString() });
         version = n;
       } else {
-        const res = await m.update(StreamRow, { streamId, version: expected.toString() }, { version: (expected + n).toString() });
+        const res = await m.update(
+          StreamRow,
+          { streamId, version: expected.toString() },
+          { version: (expected + n).toString() },
+        );
         if (res.affected !== 1) throw new Error(`wrong expected version on ${streamId}`);
         version = expected + n;
       }

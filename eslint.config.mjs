@@ -24,6 +24,8 @@ export default tseslint.config(
   {
     // The domain and the ACRN model are pure: no I/O libraries, ever.
     files: ['libs/domain/**/*.ts', 'libs/acrn/**/*.ts'],
+    // Integration tests exercise the pure code against real infrastructure.
+    ignores: ['**/*.int-spec.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

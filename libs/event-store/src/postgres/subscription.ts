@@ -12,7 +12,14 @@ export interface BatchContext {
   readonly to: LogPosition;
 }
 
-export interface SubscriptionOptions {
+/** One read of an xid8-ordered log: what `readAllWith` returns for the event log. */
+export interface LogBatch<T> {
+  readonly events: T[];
+  readonly position: LogPosition;
+  readonly maybeMore: boolean;
+}
+
+export interface SubscriptionOptions<T = RecordedEvent> {
   readonly id: string;
   readonly pool: Pool;
   readonly checkpoints: PostgresCheckpointStore;
@@ -21,7 +28,9 @@ export interface SubscriptionOptions {
    * `in-handler`: the handler stores it itself, in the transaction of its own writes (effectively once).
    */
   readonly checkpointing?: 'after-handler' | 'in-handler';
-  readonly handle: (events: RecordedEvent[], ctx: BatchContext) => Promise<void>;
+  readonly handle: (events: T[], ctx: BatchContext) => Promise<void>;
+  /** Another log with the same ordering rules (e.g. the telemetry log); defaults to the event log. */
+  readonly read?: (after: LogPosition, batchSize: number) => Promise<LogBatch<T>>;
   readonly notifier?: PostgresNotifier;
   readonly batchSize?: number;
   readonly pollIntervalMs?: number;
@@ -31,7 +40,7 @@ export interface SubscriptionOptions {
 }
 
 /** Catch-up, then live: reads the global log from its checkpoint and follows it. */
-export class PostgresLogSubscription {
+export class PostgresLogSubscription<T = RecordedEvent> {
   private position: LogPosition | null = null;
   private running = false;
   private loop: Promise<void> | null = null;
@@ -41,7 +50,13 @@ export class PostgresLogSubscription {
   private readonly caughtUpWaiters: { after: number; resolve: () => void }[] = [];
   private readsStarted = 0;
 
-  constructor(private readonly o: SubscriptionOptions) {}
+  private readonly read: (after: LogPosition, batchSize: number) => Promise<LogBatch<T>>;
+
+  constructor(private readonly o: SubscriptionOptions<T>) {
+    this.read =
+      o.read ??
+      ((after, batchSize) => readAllWith(o.pool, { after, batchSize }) as unknown as Promise<LogBatch<T>>);
+  }
 
   get currentPosition(): LogPosition | null {
     return this.position;
@@ -99,10 +114,7 @@ export class PostgresLogSubscription {
       let read = 0;
       try {
         const from = this.position;
-        const batch = await readAllWith(this.o.pool, {
-          after: from ?? this.o.startFrom ?? LOG_START,
-          batchSize,
-        });
+        const batch = await this.read(from ?? this.o.startFrom ?? LOG_START, batchSize);
         read = batch.events.length;
         if (read > 0) {
           await this.o.handle(batch.events, { from, to: batch.position });

@@ -1,0 +1,274 @@
+/**
+ * Hypervisor (stream `hypervisor-<deviceId>`): one device as the fleet knows it. Provisioning, the
+ * board it reported, the hypervisor it runs, whether it is connected, and its desired vs reported
+ * partition plan. The desired plan is decided by AssignPartitionPlan (partition-plan/assignment.ts),
+ * which appends to this stream.
+ *
+ * Invariants:
+ * - A device is provisioned once; every other command needs a provisioned device.
+ * - A board inventory is stored only when it passes @hyperfleet/acrn's board schema.
+ * - Connectivity never moves back in time: an online/offline report older than the last transition is
+ *   ignored (an MQTT last will can arrive after the agent already reconnected).
+ * - Device facts that repeat the current state append nothing, so agents may re-send them freely.
+ */
+import { parseBoard, type Board, type Violation } from '@hyperfleet/acrn';
+import type { Decider, Decision } from '../shared/decider';
+import { jsonEqual } from '../shared/json';
+import { reject, type DomainRejection } from '../shared/rejection';
+import { DEVICE_ID_PATTERN, PLAN_ID_PATTERN, fields, isBefore, type FieldErrors } from '../shared/validation';
+import type { HypervisorCommand } from './hypervisor.commands';
+import {
+  DEVICE_CLASSES,
+  HYPERVISOR_EVENT_SCHEMA_VERSIONS,
+  hypervisorEvent,
+  type DeviceClass,
+  type HypervisorEvent,
+  type PlanRef,
+} from './hypervisor.events';
+
+export type ConnectivityStatus = 'never-seen' | 'online' | 'offline';
+
+export interface HypervisorState {
+  readonly provisioned: boolean;
+  readonly deviceId: string | null;
+  readonly deviceClass: DeviceClass | null;
+  readonly site: string | null;
+  readonly tags: readonly string[];
+  readonly provisionedAt: string | null;
+  readonly board: Board | null;
+  readonly boardReportedAt: string | null;
+  readonly hypervisor: {
+    readonly version: string;
+    readonly scenario: string;
+    readonly reportedAt: string;
+  } | null;
+  readonly connectivity: {
+    readonly status: ConnectivityStatus;
+    /** Time of the last online/offline transition. */
+    readonly since: string | null;
+    /** Latest time the device was known to be reachable (any device fact counts). */
+    readonly lastSeenAt: string | null;
+  };
+  readonly desiredPlan:
+    (PlanRef & { readonly assignedAt: string; readonly warnings: readonly Violation[] }) | null;
+  readonly reportedPlan: (PlanRef & { readonly reportedAt: string }) | null;
+}
+
+export function initialHypervisorState(): HypervisorState {
+  return {
+    provisioned: false,
+    deviceId: null,
+    deviceClass: null,
+    site: null,
+    tags: [],
+    provisionedAt: null,
+    board: null,
+    boardReportedAt: null,
+    hypervisor: null,
+    connectivity: { status: 'never-seen', since: null, lastSeenAt: null },
+    desiredPlan: null,
+    reportedPlan: null,
+  };
+}
+
+/** True when the device runs the plan revision it should run. */
+export function isPlanInSync(state: HypervisorState): boolean {
+  return (
+    state.desiredPlan !== null &&
+    state.reportedPlan !== null &&
+    state.desiredPlan.planId === state.reportedPlan.planId &&
+    state.desiredPlan.revision === state.reportedPlan.revision
+  );
+}
+
+function seen(state: HypervisorState, at: string): HypervisorState['connectivity'] {
+  const last = state.connectivity.lastSeenAt;
+  return { ...state.connectivity, lastSeenAt: last === null || isBefore(last, at) ? at : last };
+}
+
+export function evolveHypervisor(state: HypervisorState, event: HypervisorEvent): HypervisorState {
+  switch (event.type) {
+    case 'DeviceProvisioned': {
+      const { deviceId, deviceClass, site, tags, at } = event.data;
+      return { ...state, provisioned: true, deviceId, deviceClass, site, tags, provisionedAt: at };
+    }
+    case 'DeviceLabelsUpdated':
+      return { ...state, site: event.data.site, tags: event.data.tags };
+    case 'BoardInventoryReported':
+      return {
+        ...state,
+        board: event.data.board,
+        boardReportedAt: event.data.at,
+        connectivity: seen(state, event.data.at),
+      };
+    case 'HypervisorVersionReported': {
+      const { version, scenario, at } = event.data;
+      return { ...state, hypervisor: { version, scenario, reportedAt: at }, connectivity: seen(state, at) };
+    }
+    case 'DeviceWentOnline':
+      return {
+        ...state,
+        connectivity: { ...seen(state, event.data.at), status: 'online', since: event.data.at },
+      };
+    case 'DeviceWentOffline':
+      return {
+        ...state,
+        connectivity: { ...seen(state, event.data.lastSeenAt), status: 'offline', since: event.data.at },
+      };
+    case 'PartitionPlanAssigned': {
+      const { planId, revision, at, warnings } = event.data;
+      return { ...state, desiredPlan: { planId, revision, assignedAt: at, warnings } };
+    }
+    case 'PartitionPlanReported': {
+      const { planId, revision, at } = event.data;
+      return { ...state, reportedPlan: { planId, revision, reportedAt: at }, connectivity: seen(state, at) };
+    }
+    default:
+      return state;
+  }
+}
+
+/** DEVICE_NOT_PROVISIONED unless the device is provisioned. Shared with the other aggregates' deciders. */
+export function requireProvisioned(
+  state: HypervisorState | undefined,
+  deviceId: string,
+): DomainRejection | undefined {
+  if (state?.provisioned) return undefined;
+  return reject('DEVICE_NOT_PROVISIONED', `Device ${deviceId} is not provisioned`, { deviceId });
+}
+
+function normaliseTags(tags: readonly string[]): string[] {
+  return [...new Set(tags.map((t) => t.trim()))].sort();
+}
+
+function checkTags(errors: FieldErrors, tags: unknown): void {
+  if (tags === undefined) return;
+  errors.check(
+    Array.isArray(tags) && tags.every((t) => typeof t === 'string' && t.trim().length > 0 && t.length <= 64),
+    'tags',
+    'must be a list of non-empty strings of at most 64 characters',
+  );
+}
+
+export function decideHypervisor(
+  command: HypervisorCommand,
+  state: HypervisorState,
+  { now }: { now: string },
+): Decision<HypervisorEvent> {
+  const deviceId = command.props.deviceId;
+  const shape = fields().pattern(deviceId, DEVICE_ID_PATTERN, 'deviceId', 'a device id');
+  const at = 'at' in command.props && command.props.at !== undefined ? command.props.at : now;
+  if ('at' in command.props) shape.optionalTimestamp(command.props.at, 'at');
+
+  switch (command.type) {
+    case 'ProvisionDevice': {
+      const { deviceClass, site, tags } = command.props;
+      shape.oneOf(deviceClass, DEVICE_CLASSES, 'deviceClass').nonEmptyString(site, 'site');
+      checkTags(shape, tags);
+      const invalid = shape.rejection(command.type);
+      if (invalid) return invalid;
+      if (state.provisioned) {
+        return reject('DEVICE_ALREADY_PROVISIONED', `Device ${deviceId} is already provisioned`, {
+          deviceId,
+          deviceClass: state.deviceClass,
+          site: state.site,
+        });
+      }
+      return [
+        hypervisorEvent('DeviceProvisioned', {
+          deviceId,
+          deviceClass,
+          site: site.trim(),
+          tags: normaliseTags(tags ?? []),
+          at: now,
+        }),
+      ];
+    }
+
+    case 'UpdateDeviceLabels': {
+      const { site, tags } = command.props;
+      if (site !== undefined) shape.nonEmptyString(site, 'site');
+      checkTags(shape, tags);
+      const invalid = shape.rejection(command.type) ?? requireProvisioned(state, deviceId);
+      if (invalid) return invalid;
+      const next = {
+        site: site?.trim() ?? state.site ?? '',
+        tags: tags ? normaliseTags(tags) : [...state.tags],
+      };
+      if (next.site === state.site && jsonEqual(next.tags, state.tags)) return [];
+      return [hypervisorEvent('DeviceLabelsUpdated', { deviceId, ...next, at: now })];
+    }
+
+    case 'ReportBoardInventory': {
+      const invalid = shape.rejection(command.type) ?? requireProvisioned(state, deviceId);
+      if (invalid) return invalid;
+      const parsed = parseBoard(command.props.board);
+      if (!parsed.ok) {
+        return reject('INVALID_BOARD_INVENTORY', `The board inventory of device ${deviceId} is invalid`, {
+          deviceId,
+          errors: parsed.errors,
+        });
+      }
+      if (state.board !== null && jsonEqual(state.board, parsed.value)) return [];
+      return [hypervisorEvent('BoardInventoryReported', { deviceId, board: parsed.value, at })];
+    }
+
+    case 'ReportHypervisorVersion': {
+      const { version, scenario } = command.props;
+      shape.nonEmptyString(version, 'version', 100).nonEmptyString(scenario, 'scenario', 100);
+      const invalid = shape.rejection(command.type) ?? requireProvisioned(state, deviceId);
+      if (invalid) return invalid;
+      if (state.hypervisor?.version === version && state.hypervisor.scenario === scenario) return [];
+      return [
+        hypervisorEvent('HypervisorVersionReported', {
+          deviceId,
+          version,
+          scenario,
+          previousVersion: state.hypervisor?.version ?? null,
+          at,
+        }),
+      ];
+    }
+
+    case 'MarkDeviceOnline': {
+      const invalid = shape.rejection(command.type) ?? requireProvisioned(state, deviceId);
+      if (invalid) return invalid;
+      const { status, since } = state.connectivity;
+      if (status === 'online' || (since !== null && isBefore(at, since))) return [];
+      return [hypervisorEvent('DeviceWentOnline', { deviceId, at })];
+    }
+
+    case 'MarkDeviceOffline': {
+      shape.optionalTimestamp(command.props.lastSeenAt, 'lastSeenAt');
+      const invalid = shape.rejection(command.type) ?? requireProvisioned(state, deviceId);
+      if (invalid) return invalid;
+      const { status, since, lastSeenAt } = state.connectivity;
+      if (status === 'offline' || (since !== null && isBefore(at, since))) return [];
+      return [
+        hypervisorEvent('DeviceWentOffline', {
+          deviceId,
+          at,
+          lastSeenAt: command.props.lastSeenAt ?? lastSeenAt ?? at,
+        }),
+      ];
+    }
+
+    case 'ReportPartitionPlan': {
+      const { planId, revision } = command.props;
+      shape.pattern(planId, PLAN_ID_PATTERN, 'planId', 'a plan id').positiveInteger(revision, 'revision');
+      const invalid = shape.rejection(command.type) ?? requireProvisioned(state, deviceId);
+      if (invalid) return invalid;
+      if (state.reportedPlan?.planId === planId && state.reportedPlan.revision === revision) return [];
+      const matchesDesired = state.desiredPlan?.planId === planId && state.desiredPlan.revision === revision;
+      return [hypervisorEvent('PartitionPlanReported', { deviceId, planId, revision, matchesDesired, at })];
+    }
+  }
+}
+
+export const hypervisorDecider: Decider<HypervisorState, HypervisorEvent, HypervisorCommand> = {
+  name: 'Hypervisor',
+  initialState: initialHypervisorState,
+  evolve: evolveHypervisor,
+  decide: decideHypervisor,
+  schemaVersions: HYPERVISOR_EVENT_SCHEMA_VERSIONS,
+};

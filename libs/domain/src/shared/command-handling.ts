@@ -1,0 +1,140 @@
+/**
+ * The command side's one loop: read the stream, evolve, decide, append with the expected version, and on
+ * a version conflict re-decide only when the command's retry policy says that is safe.
+ */
+import type { CommandMeta, CommandOutcome } from './command';
+import type { Clock } from './clock';
+import type { DecideContext, Decision } from './decider';
+import type { EventSourcedAggregate } from './aggregate';
+import type { DomainEvent } from './event';
+import { isWrongExpectedVersion, type EventStreamStore, type StoredEvent } from './event-stream-store';
+import { toJsonObject } from './json';
+import { reject, type DomainRejection } from './rejection';
+
+/**
+ * What to do when the append finds the stream moved since it was read.
+ * - `redecide`: reload and decide again. Safe when the decision depends only on the command and the
+ *   state decide sees (every precondition is re-checked against the fresh state), so the retry either
+ *   yields the right events for the new state or the right rejection.
+ * - `reject`: do not retry; the conflict itself answers the command (`rejection()`).
+ */
+export type RetryPolicy =
+  | { readonly onConflict: 'redecide'; readonly maxAttempts: number; readonly reason: string }
+  | { readonly onConflict: 'reject'; readonly reason: string; rejection(streamId: string): DomainRejection };
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+export function redecide(reason: string, maxAttempts = DEFAULT_MAX_ATTEMPTS): RetryPolicy {
+  return { onConflict: 'redecide', maxAttempts, reason };
+}
+
+export function rejectOnConflict(
+  reason: string,
+  rejection: (streamId: string) => DomainRejection,
+): RetryPolicy {
+  return { onConflict: 'reject', reason, rejection };
+}
+
+export interface ExecuteCommandOptions<S, E extends DomainEvent> {
+  readonly store: EventStreamStore;
+  readonly clock: Clock;
+  /** A fresh, empty aggregate of the stream the command targets (called once per attempt). */
+  readonly aggregate: () => EventSourcedAggregate<S, E>;
+  readonly command: { readonly type: string; readonly meta: CommandMeta };
+  readonly retry: RetryPolicy;
+  /** Decides on the freshly loaded state. Runs again on every retry, so it may read other streams. */
+  decide(state: S, context: DecideContext): Decision<E> | Promise<Decision<E>>;
+}
+
+export async function executeCommand<S, E extends DomainEvent>(
+  options: ExecuteCommandOptions<S, E>,
+): Promise<CommandOutcome> {
+  const { store, command, retry } = options;
+  const streamId = options.aggregate().streamId;
+  const { commandId, expectedVersion, correlationId, causationId } = command.meta;
+  // One "now" per command, so a retry decides with the time the command arrived.
+  const context: DecideContext = { now: options.clock.now() };
+  const maxAttempts =
+    retry.onConflict === 'redecide' && expectedVersion === undefined ? retry.maxAttempts : 1;
+
+  for (let attempt = 1; ; attempt++) {
+    const stored = await store.readStream(streamId);
+    if (commandId !== undefined) {
+      const earlier = eventsOfCommand(stored, commandId);
+      if (earlier.length > 0) {
+        return { streamId, version: versionOf(stored), events: earlier, duplicate: true };
+      }
+    }
+
+    const aggregate = options.aggregate().loadFromStream(stored);
+    if (expectedVersion !== undefined && aggregate.version !== BigInt(expectedVersion)) {
+      throw staleVersion(streamId, expectedVersion, aggregate.version);
+    }
+
+    const events = aggregate.record(await options.decide(aggregate.state, context));
+    if (events.length === 0) {
+      return { streamId, version: Number(aggregate.version), events: [], duplicate: false };
+    }
+
+    const toStore = aggregate.getUncommittedEvents().map((event, i) => ({
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      data: toJsonObject(event.data, `${event.type}.data`),
+      metadata: { command: command.type },
+      ...(commandId !== undefined ? { messageId: `${commandId}:${i}` } : {}),
+      ...(correlationId !== undefined ? { correlationId } : {}),
+      ...(causationId !== undefined || commandId !== undefined
+        ? { causationId: causationId ?? commandId }
+        : {}),
+    }));
+
+    try {
+      const result = await store.append(
+        streamId,
+        aggregate.version === 0n ? 'no-stream' : aggregate.version,
+        toStore,
+      );
+      aggregate.markPersisted(result.nextExpectedVersion);
+      return {
+        streamId,
+        version: Number(result.nextExpectedVersion),
+        events: [...events],
+        duplicate: result.duplicate,
+      };
+    } catch (error) {
+      if (!isWrongExpectedVersion(error)) throw error;
+      if (expectedVersion !== undefined) throw staleVersion(streamId, expectedVersion, null);
+      if (retry.onConflict === 'reject') throw retry.rejection(streamId);
+      if (attempt >= maxAttempts) {
+        throw reject(
+          'CONCURRENCY_CONFLICT',
+          `Stream ${streamId} kept changing while ${command.type} was decided (${attempt} attempts); try again`,
+          { streamId, attempts: attempt },
+        );
+      }
+      // Someone else appended first: spread the retries a little and decide again on the new state.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
+}
+
+function eventsOfCommand(stored: readonly StoredEvent[], commandId: string): DomainEvent[] {
+  const prefix = `${commandId}:`;
+  return stored
+    .filter((e) => e.messageId.startsWith(prefix))
+    .map((e) => ({ type: e.type, schemaVersion: e.schemaVersion, data: e.data }));
+}
+
+function versionOf(stored: readonly StoredEvent[]): number {
+  return stored.length === 0 ? 0 : Number(stored[stored.length - 1].streamPosition);
+}
+
+function staleVersion(streamId: string, expected: number, actual: bigint | null): DomainRejection {
+  return reject(
+    'CONCURRENCY_CONFLICT',
+    actual === null
+      ? `Stream ${streamId} moved past version ${expected} while the command was decided`
+      : `Stream ${streamId} is at version ${actual}, not at the expected version ${expected}`,
+    { streamId, expectedVersion: expected, ...(actual !== null ? { actualVersion: Number(actual) } : {}) },
+  );
+}

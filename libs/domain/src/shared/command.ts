@@ -1,0 +1,46 @@
+/**
+ * Commands are @nestjs/cqrs Command classes (the CommandBus routes by class) with an imperative name in
+ * `type`, their fields in `props`, and transport metadata in `meta`.
+ */
+import { Command } from '@nestjs/cqrs';
+import type { DomainEvent } from './event';
+
+export interface CommandMeta {
+  /**
+   * Idempotency key, globally unique (a UUID, or `<deviceId>/<MQTT message id>`). The events a command
+   * appends get message ids `<commandId>:<n>`; running the same command again finds them in the stream
+   * and returns the first outcome with `duplicate: true` instead of deciding again.
+   */
+  readonly commandId?: string;
+  readonly correlationId?: string;
+  readonly causationId?: string;
+  /**
+   * The stream version the caller based the command on (an HTTP If-Match). When given, the command is
+   * decided only at that version and never retried: a moved stream is a CONCURRENCY_CONFLICT.
+   */
+  readonly expectedVersion?: number;
+}
+
+/** What CommandBus.execute resolves to when a command is accepted. */
+export interface CommandOutcome {
+  readonly streamId: string;
+  /** The stream's version after the command (0: the stream does not exist). */
+  readonly version: number;
+  /** The events the command appended; empty when it changed nothing (an idempotent repeat). */
+  readonly events: readonly DomainEvent[];
+  /** True when this command id had been handled before and nothing new was written. */
+  readonly duplicate: boolean;
+}
+
+export abstract class DomainCommand<
+  TType extends string,
+  TProps extends object,
+> extends Command<CommandOutcome> {
+  protected constructor(
+    readonly type: TType,
+    readonly props: Readonly<TProps>,
+    readonly meta: CommandMeta = {},
+  ) {
+    super();
+  }
+}

@@ -1,0 +1,7 @@
+/** Stream names, as docs/event-store.md and ARCHITECTURE.md fix them. */
+export const streamIds = {
+  hypervisor: (deviceId: string) => `hypervisor-${deviceId}`,
+  serviceVm: (deviceId: string) => `service-vm-${deviceId}`,
+  rtVm: (deviceId: string, vmName: string) => `rt-vm-${deviceId}-${vmName}`,
+  partitionPlan: (planId: string) => `partition-plan-${planId}`,
+} as const;

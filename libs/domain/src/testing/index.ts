@@ -1,0 +1,2 @@
+export * from './in-memory-event-stream-store';
+export * from './given-when-then';

@@ -1,0 +1,6 @@
+export * from './transport/event-transport';
+export * from './transport/cloud-event';
+export * from './postgres-log/migrations';
+export * from './postgres-log/postgres-log-transport';
+export * from './kafka/kafka-transport';
+export * from './outbox/outbox-relay';

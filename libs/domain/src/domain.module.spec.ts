@@ -65,11 +65,11 @@ describe('DomainModule (CommandBus over the in-memory store)', () => {
       }),
     );
     const started = await bus.execute(new StartRtVm({ deviceId, vmName: 'RT1' }));
-    expect(started).toMatchObject({ streamId: 'rt-vm-truck-1-RT1', version: 2, duplicate: false });
+    expect(started).toMatchObject({ streamId: 'rt-vm-truck-1.RT1', version: 2, duplicate: false });
     expect(store.streamNames()).toEqual([
       'hypervisor-truck-1',
       'partition-plan-p1',
-      'rt-vm-truck-1-RT1',
+      'rt-vm-truck-1.RT1',
       'service-vm-truck-1',
     ]);
     await close();

@@ -1,5 +1,5 @@
 /**
- * RtVm (stream `rt-vm-<deviceId>-<vmName>`): one real-time VM of a device, its lifecycle in acrnctl's
+ * RtVm (stream `rt-vm-<deviceId>.<vmName>`): one real-time VM of a device, its lifecycle in acrnctl's
  * states, its pinned pCPUs and its latency budget.
  *
  * Lifecycle, as acrnctl (misc/services/acrn_manager/acrnctl.c) and the Device Model allow it:
@@ -197,8 +197,7 @@ export function decideRtVm(
   if ('at' in command.props) shape.optionalTimestamp(command.props.at, 'at');
   const at = 'at' in command.props && command.props.at !== undefined ? command.props.at : context.now;
 
-  // `rt-vm-<deviceId>-<vmName>` is ambiguous when ids contain "-" (device "a-b" VM "c" and device "a"
-  // VM "b-c" share a stream name): never act on, or register over, another VM's stream.
+  // Defence in depth: a stream is only ever acted on as the VM that registered it.
   if (state.deviceId !== null && (state.deviceId !== deviceId || state.vmName !== vmName)) {
     const invalid = shape.rejection(command.type);
     if (invalid) return invalid;

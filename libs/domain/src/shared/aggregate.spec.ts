@@ -19,7 +19,7 @@ const stored = (
   position: number,
   event: { type: string; schemaVersion: number; data: object },
 ): StoredEvent => ({
-  streamId: 'rt-vm-ipc-7-RT_VM1',
+  streamId: 'rt-vm-ipc-7.RT_VM1',
   streamPosition: BigInt(position),
   type: event.type,
   schemaVersion: event.schemaVersion,
@@ -31,7 +31,7 @@ describe('EventSourcedAggregate (the AggregateRoot wrapper)', () => {
   it('is a @nestjs/cqrs AggregateRoot whose apply() runs evolve', () => {
     const vm = new RtVmAggregate(ref.deviceId, ref.vmName);
     expect(vm).toBeInstanceOf(AggregateRoot);
-    expect(vm.streamId).toBe('rt-vm-ipc-7-RT_VM1');
+    expect(vm.streamId).toBe('rt-vm-ipc-7.RT_VM1');
     vm.apply(registered);
     expect(vm.state.registered).toBe(true);
     expect(vm.getUncommittedEvents()).toEqual([registered]);

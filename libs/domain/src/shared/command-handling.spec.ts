@@ -10,7 +10,7 @@ import { isWrongExpectedVersion } from './event-stream-store';
 import { DomainRejection, reject } from './rejection';
 
 const ref = { deviceId: 'ipc-7', vmName: 'RT_VM1' };
-const streamId = 'rt-vm-ipc-7-RT_VM1';
+const streamId = 'rt-vm-ipc-7.RT_VM1';
 const now = '2025-06-02T08:00:00.000Z';
 const registered = rtVmEvent('RtVmRegistered', {
   ...ref,

@@ -2,6 +2,7 @@
 export const streamIds = {
   hypervisor: (deviceId: string) => `hypervisor-${deviceId}`,
   serviceVm: (deviceId: string) => `service-vm-${deviceId}`,
-  rtVm: (deviceId: string, vmName: string) => `rt-vm-${deviceId}-${vmName}`,
+  // "." separates: ACRN VM names never contain one, so the name cannot be read two ways.
+  rtVm: (deviceId: string, vmName: string) => `rt-vm-${deviceId}.${vmName}`,
   partitionPlan: (planId: string) => `partition-plan-${planId}`,
 } as const;

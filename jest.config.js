@@ -20,6 +20,8 @@ const shared = {
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swc, swcrc: false }] },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   moduleNameMapper: {
+    // Apps that the all-in-one composes export their modules too.
+    '^@hyperfleet/(device-gateway|fleet-api|projector|rollout-orchestrator|fleet-sim)$': '<rootDir>/apps/$1/src',
     '^@hyperfleet/([a-z-]+)$': '<rootDir>/libs/$1/src',
     '^@hyperfleet/([a-z-]+)/(.*)$': '<rootDir>/libs/$1/src/$2',
   },

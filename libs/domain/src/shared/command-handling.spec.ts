@@ -69,7 +69,7 @@ describe('executeCommand', () => {
     });
     expect(store.recorded(streamId).map((e) => [e.type, e.schemaVersion, e.metadata])).toEqual([
       ['RtVmRegistered', 1, {}],
-      ['RtVmStarted', 1, { command: 'StartRtVm' }],
+      ['RtVmStarted', 1, { command: 'StartRtVm', deviceId: 'ipc-7' }],
     ]);
   });
 

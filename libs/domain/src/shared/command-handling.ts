@@ -8,7 +8,7 @@ import type { DecideContext, Decision } from './decider';
 import type { EventSourcedAggregate } from './aggregate';
 import type { DomainEvent } from './event';
 import { isWrongExpectedVersion, type EventStreamStore, type StoredEvent } from './event-stream-store';
-import { toJsonObject } from './json';
+import { toJsonObject, type JsonObject } from './json';
 import { reject, type DomainRejection } from './rejection';
 
 /**
@@ -40,7 +40,7 @@ export interface ExecuteCommandOptions<S, E extends DomainEvent> {
   readonly clock: Clock;
   /** A fresh, empty aggregate of the stream the command targets (called once per attempt). */
   readonly aggregate: () => EventSourcedAggregate<S, E>;
-  readonly command: { readonly type: string; readonly meta: CommandMeta };
+  readonly command: { readonly type: string; readonly meta: CommandMeta; readonly props?: object };
   readonly retry: RetryPolicy;
   /** Decides on the freshly loaded state. Runs again on every retry, so it may read other streams. */
   decide(state: S, context: DecideContext): Decision<E> | Promise<Decision<E>>;
@@ -76,11 +76,15 @@ export async function executeCommand<S, E extends DomainEvent>(
       return { streamId, version: Number(aggregate.version), events: [], duplicate: false };
     }
 
+    // The device an event concerns is its partition key on the event transport (device events stay in order).
+    const deviceId = (command.props as { deviceId?: unknown }).deviceId;
+    const metadata: JsonObject =
+      typeof deviceId === 'string' ? { command: command.type, deviceId } : { command: command.type };
     const toStore = aggregate.getUncommittedEvents().map((event, i) => ({
       type: event.type,
       schemaVersion: event.schemaVersion,
       data: toJsonObject(event.data, `${event.type}.data`),
-      metadata: { command: command.type },
+      metadata,
       ...(commandId !== undefined ? { messageId: `${commandId}:${i}` } : {}),
       ...(correlationId !== undefined ? { correlationId } : {}),
       ...(causationId !== undefined || commandId !== undefined

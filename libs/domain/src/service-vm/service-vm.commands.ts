@@ -4,7 +4,7 @@ import type { DeviceModelHealth, ServiceVmPowerAction } from './service-vm.event
 /** Agent: it started in a freshly booted Service VM running this OS image. */
 export class ReportServiceVmBooted extends DomainCommand<
   'ReportServiceVmBooted',
-  { deviceId: string; osImageVersion: string; kernelVersion?: string; at?: string }
+  { deviceId: string; osImageVersion: string; kernelVersion?: string; bootId?: string; at?: string }
 > {
   constructor(props: ReportServiceVmBooted['props'], meta?: CommandMeta) {
     super('ReportServiceVmBooted', props, meta);

@@ -35,6 +35,8 @@ export interface ServiceVmState {
   readonly osImageVersion: string | null;
   readonly kernelVersion: string | null;
   readonly bootedAt: string | null;
+  /** Linux boot id of the running boot, when the agent reports one. */
+  readonly bootId: string | null;
   readonly boots: number;
   readonly deviceModel: {
     readonly health: DeviceModelHealth | null;
@@ -52,6 +54,7 @@ export function initialServiceVmState(): ServiceVmState {
     osImageVersion: null,
     kernelVersion: null,
     bootedAt: null,
+    bootId: null,
     boots: 0,
     deviceModel: { health: null, since: null, detail: '' },
   };
@@ -61,6 +64,7 @@ export function evolveServiceVm(state: ServiceVmState, event: ServiceVmEvent): S
   switch (event.type) {
     case 'ServiceVmBooted': {
       const { deviceId, osImageVersion, kernelVersion, at } = event.data;
+      const bootId = event.data.bootId ?? null;
       return {
         ...state,
         exists: true,
@@ -70,6 +74,7 @@ export function evolveServiceVm(state: ServiceVmState, event: ServiceVmEvent): S
         osImageVersion,
         kernelVersion,
         bootedAt: at,
+        bootId,
         boots: state.boots + 1,
       };
     }
@@ -105,17 +110,22 @@ export function decideServiceVm(
   const at = 'at' in command.props && command.props.at !== undefined ? command.props.at : context.now;
 
   if (command.type === 'ReportServiceVmBooted') {
-    const { osImageVersion, kernelVersion } = command.props;
+    const { osImageVersion, kernelVersion, bootId } = command.props;
+    if (bootId !== undefined) shape.nonEmptyString(bootId, 'bootId', 100);
     shape.nonEmptyString(osImageVersion, 'osImageVersion', 100);
     if (kernelVersion !== undefined) shape.nonEmptyString(kernelVersion, 'kernelVersion', 100);
     const invalid = shape.rejection(command.type) ?? requireProvisioned(context.device, deviceId);
     if (invalid) return invalid;
-    // The same boot reported again (the agent restarted, or a redelivery) is not a new boot.
-    if (state.lifecycle === 'running' && state.bootedAt === at) return [];
+    // The same boot reported again (the agent restarted or reconnected, or a redelivery) is not a new
+    // boot: the same Linux boot id, or, without one, the same boot time.
+    const sameBoot =
+      bootId !== undefined && state.bootId !== null ? state.bootId === bootId : state.bootedAt === at;
+    if (state.lifecycle === 'running' && sameBoot) return [];
     const booted = serviceVmEvent('ServiceVmBooted', {
       deviceId,
       osImageVersion,
       kernelVersion: kernelVersion ?? null,
+      ...(bootId !== undefined ? { bootId } : {}),
       at,
     });
     if (state.osImageVersion === null || state.osImageVersion === osImageVersion) return [booted];

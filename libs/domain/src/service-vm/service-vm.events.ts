@@ -22,7 +22,7 @@ type Ref = { deviceId: string };
 /** The agent came up in a freshly booted Service VM. */
 export type ServiceVmBooted = DomainEvent<
   'ServiceVmBooted',
-  Ref & { osImageVersion: string; kernelVersion: string | null; at: string }
+  Ref & { osImageVersion: string; kernelVersion: string | null; bootId?: string; at: string }
 >;
 /** The Service VM booted a different OS image than before (an OTA update took effect, or was rolled back). */
 export type ServiceVmOsImageChanged = DomainEvent<

@@ -89,6 +89,39 @@ describe('ServiceVm', () => {
         .then([]);
     });
 
+    it('tells boots apart by the Linux boot id when the agent reports one', () => {
+      const bootA = '0b9c3d0e-4f8a-4c55-9a53-2d8f4a6b1c11';
+      const withId = serviceVmEvent('ServiceVmBooted', {
+        deviceId,
+        osImageVersion: '2025.05.1',
+        kernelVersion: null,
+        bootId: bootA,
+        at: T0,
+      });
+      // the agent reconnected later in the same boot: nothing new
+      given(serviceVmDecider, [withId], { device })
+        .when(
+          new ReportServiceVmBooted({
+            deviceId,
+            osImageVersion: '2025.05.1',
+            bootId: bootA,
+            at: '2025-06-02T09:00:00.000Z',
+          }),
+        )
+        .then([]);
+      // another boot id is a reboot, even at the same reported time
+      given(serviceVmDecider, [withId], { device })
+        .when(
+          new ReportServiceVmBooted({
+            deviceId,
+            osImageVersion: '2025.05.1',
+            bootId: 'another-boot',
+            at: T0,
+          }),
+        )
+        .thenMatches([{ type: 'ServiceVmBooted', data: { bootId: 'another-boot' } }]);
+    });
+
     it('refuses a device that is not provisioned, and an empty OS image version', () => {
       given(serviceVmDecider)
         .when(new ReportServiceVmBooted({ deviceId, osImageVersion: '2025.05.1' }))

@@ -2,6 +2,9 @@ import { Command } from 'commander';
 import { Pool } from 'pg';
 import { EVENT_STORE_MIGRATIONS, runMigrations } from '@hyperfleet/event-store';
 import { ConfigError, checkDatabase, loadConfig, redact, startInfrastructure } from '@hyperfleet/platform';
+import { IDENTITY_MIGRATION_SET } from '../../device-gateway/src/identity';
+import { registerDevicesCommands } from './commands/devices';
+import { registerMosquittoConfigCommand } from './commands/mosquitto-config';
 
 const program = new Command()
   .name('fleetctl')
@@ -26,11 +29,17 @@ program
         `${redact(infra.databaseUrl)}: event-store schema at version ${report.current}` +
           (report.applied.length ? '' : ' (nothing to do)'),
       );
+      const identity = await runMigrations(pool, IDENTITY_MIGRATION_SET);
+      for (const m of identity.applied) console.log(`applied identity #${m.version} ${m.name}`);
+      console.log(`${redact(infra.databaseUrl)}: identity schema at version ${identity.current}`);
     } finally {
       await pool.end();
       await infra.stop();
     }
   });
+
+registerMosquittoConfigCommand(program);
+registerDevicesCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

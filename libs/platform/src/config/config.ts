@@ -12,6 +12,8 @@ export interface HyperfleetConfig {
   readonly mqttUrl: string | null;
   /** null: use the Postgres log as event transport. */
   readonly kafkaBrokers: readonly string[] | null;
+  /** Kafka topics are `<prefix>.<channel>.v1` and consumer groups `<prefix>.<group>`. */
+  readonly kafkaTopicPrefix: string;
   readonly dataDir: string;
   readonly embedded: { readonly postgresPort: number; readonly mqttPort: number; readonly mqttHost: string };
   readonly migrateOnStart: boolean;
@@ -38,6 +40,22 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
     name: 'KAFKA_BROKERS',
     default: '(Postgres log transport)',
     meaning: 'Comma-separated Kafka bootstrap brokers, e.g. 127.0.0.1:9092',
+  },
+  {
+    name: 'MQTT_GATEWAY_USERNAME',
+    default: 'hyperfleet-gateway',
+    meaning: "The backend's MQTT account on an external broker (no device may use this id)",
+  },
+  {
+    name: 'MQTT_GATEWAY_PASSWORD',
+    default: '(generated into HF_DATA_DIR)',
+    meaning:
+      "Its password; with an external broker, set it and generate the broker's files with fleetctl mosquitto-config",
+  },
+  {
+    name: 'KAFKA_TOPIC_PREFIX',
+    default: 'hyperfleet',
+    meaning: 'Prefix of Kafka topic and consumer group names',
   },
   { name: 'HTTP_HOST', default: '127.0.0.1', meaning: 'Address the HTTP API binds to' },
   { name: 'HTTP_PORT', default: '3000', meaning: 'Port of the HTTP API' },
@@ -146,6 +164,13 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Hyperfl
     }
   }
 
+  const topicPrefix = (): string => {
+    const raw = get('KAFKA_TOPIC_PREFIX') ?? 'hyperfleet';
+    if (/^[A-Za-z0-9._-]{1,100}$/.test(raw)) return raw;
+    problems.push(`KAFKA_TOPIC_PREFIX: only letters, digits, ".", "_" and "-" (got ${JSON.stringify(raw)})`);
+    return 'hyperfleet';
+  };
+
   const rawLevel = get('LOG_LEVEL') ?? 'log';
   let logLevel: LogLevel = 'log';
   if ((LOG_LEVELS as readonly string[]).includes(rawLevel)) logLevel = rawLevel as LogLevel;
@@ -163,6 +188,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Hyperfl
     databaseUrl,
     mqttUrl,
     kafkaBrokers,
+    kafkaTopicPrefix: topicPrefix(),
     dataDir: path.resolve(cwd, get('HF_DATA_DIR') ?? '.hyperfleet'),
     embedded: {
       postgresPort: port('EMBEDDED_PG_PORT', 54329),

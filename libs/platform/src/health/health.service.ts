@@ -45,11 +45,18 @@ export class HealthService implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
-    if (!this.infra.mqttUrl) return;
+    // The embedded broker is in this process (and admits only devices and the gateway): ask it directly.
+    if (!this.infra.mqttUrl || this.infra.mqtt.broker) return;
     this.mqtt = connect(this.infra.mqttUrl, {
       clientId: `hf-health-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
       reconnectPeriod: 2000,
       connectTimeout: 5000,
+      ...(process.env.MQTT_GATEWAY_PASSWORD
+        ? {
+            username: process.env.MQTT_GATEWAY_USERNAME || 'hyperfleet-gateway',
+            password: process.env.MQTT_GATEWAY_PASSWORD,
+          }
+        : {}),
     });
     this.mqtt.on('error', (err) => (this.mqttError = err.message));
     this.mqtt.on('connect', () => (this.mqttError = null));
@@ -79,6 +86,12 @@ export class HealthService implements OnModuleInit, OnModuleDestroy {
 
   private checkMqtt(): DependencyHealth {
     const detail = { mode: this.infra.mqtt.mode, url: redact(this.infra.mqttUrl) };
+    const embedded = this.infra.mqtt.broker?.aedes;
+    if (embedded) {
+      return embedded.closed
+        ? { status: 'down', detail, error: 'the embedded broker is closed' }
+        : { status: 'up', detail: { ...detail, connectedClients: embedded.connectedClients } };
+    }
     if (!this.mqtt) return { status: 'down', detail, error: 'no MQTT broker configured' };
     return this.mqtt.connected
       ? { status: 'up', detail }

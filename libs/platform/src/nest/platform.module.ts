@@ -15,11 +15,18 @@ import {
   PostgresNotifier,
   runMigrations,
 } from '@hyperfleet/event-store';
+import {
+  KafkaTransport,
+  MESSAGING_MIGRATION_SET,
+  OutboxRelay,
+  PostgresLogTransport,
+  type EventTransport,
+} from '@hyperfleet/messaging';
 import { checkDatabase, createPool } from '../database/database';
 import { HealthController } from '../health/health.controller';
 import { HealthService } from '../health/health.service';
 import type { RuntimeInfrastructure } from '../infrastructure';
-import { EVENT_STORE, PG_POOL, RUNTIME } from './tokens';
+import { EVENT_STORE, EVENT_TRANSPORT, OUTBOX_RELAY, PG_POOL, RUNTIME } from './tokens';
 
 @Injectable()
 class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
@@ -27,20 +34,37 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(RUNTIME) private readonly infra: RuntimeInfrastructure,
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly notifier: PostgresNotifier,
+    @Inject(EVENT_TRANSPORT) private readonly transport: EventTransport,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay | null,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await checkDatabase(this.pool, this.infra.databaseUrl);
     if (this.infra.config.migrateOnStart) {
       await runMigrations(this.pool, { name: 'event-store', migrations: EVENT_STORE_MIGRATIONS });
+      await runMigrations(this.pool, MESSAGING_MIGRATION_SET);
     }
     await this.notifier.start();
+    await this.transport.start();
+    await this.relay?.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.relay?.stop();
+    await this.transport.close();
     await this.notifier.stop();
     await this.pool.end();
   }
+}
+
+function createTransport(
+  infra: RuntimeInfrastructure,
+  pool: Pool,
+  notifier: PostgresNotifier,
+): EventTransport {
+  return infra.kafkaBrokers
+    ? new KafkaTransport({ brokers: infra.kafkaBrokers, topicPrefix: infra.config.kafkaTopicPrefix })
+    : new PostgresLogTransport({ pool, notifier });
 }
 
 /** Database, event store and health for every Hyperfleet app, over the infrastructure already started. */
@@ -65,10 +89,31 @@ export class PlatformModule {
           useFactory: (pool: Pool) => new PostgresCheckpointStore(pool),
           inject: [PG_POOL],
         },
+        {
+          provide: EVENT_TRANSPORT,
+          useFactory: (pool: Pool, notifier: PostgresNotifier) => createTransport(infra, pool, notifier),
+          inject: [PG_POOL, PostgresNotifier],
+        },
+        {
+          // With Kafka, the event log reaches the device-events topic through the outbox relay.
+          provide: OUTBOX_RELAY,
+          useFactory: (pool: Pool, notifier: PostgresNotifier, transport: EventTransport) =>
+            transport.kind === 'kafka' ? new OutboxRelay({ pool, transport, notifier }) : null,
+          inject: [PG_POOL, PostgresNotifier, EVENT_TRANSPORT],
+        },
         DatabaseLifecycle,
         HealthService,
       ],
-      exports: [RUNTIME, PG_POOL, EVENT_STORE, PostgresNotifier, PostgresCheckpointStore, HealthService],
+      exports: [
+        RUNTIME,
+        PG_POOL,
+        EVENT_STORE,
+        EVENT_TRANSPORT,
+        OUTBOX_RELAY,
+        PostgresNotifier,
+        PostgresCheckpointStore,
+        HealthService,
+      ],
     };
   }
 }

@@ -1,0 +1,39 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { EVENT_TRANSPORT, PG_POOL } from '@hyperfleet/platform';
+import { CommandLog } from './egress/command-log';
+import {
+  GATEWAY_OPTIONS,
+  GATEWAY_TRANSPORT,
+  gatewayOptionsFromEnv,
+  type GatewayOptions,
+} from './gateway-options';
+import { GatewayLifecycle } from './gateway.lifecycle';
+import { DeviceIdentityModule } from './identity';
+import { DeviceIngress } from './ingress/device-ingress';
+import { DEVICE_PUBLISHER } from './mqtt/publisher';
+import { SessionStore } from './sessions/session-store';
+
+/**
+ * MQTT ingress and egress for device agents. Needs PlatformModule (database, event transport) and
+ * the command side (CqrsModule.forRoot + DomainModule) in the application.
+ */
+@Module({})
+export class DeviceGatewayModule {
+  static forRoot(options: Partial<GatewayOptions> = {}): DynamicModule {
+    return {
+      module: DeviceGatewayModule,
+      imports: [DeviceIdentityModule],
+      providers: [
+        { provide: GATEWAY_OPTIONS, useValue: { ...gatewayOptionsFromEnv(), ...options } },
+        { provide: GATEWAY_TRANSPORT, useExisting: EVENT_TRANSPORT },
+        { provide: SessionStore, useFactory: (pool: Pool) => new SessionStore(pool), inject: [PG_POOL] },
+        { provide: CommandLog, useFactory: (pool: Pool) => new CommandLog(pool), inject: [PG_POOL] },
+        DeviceIngress,
+        GatewayLifecycle,
+        { provide: DEVICE_PUBLISHER, useExisting: GatewayLifecycle },
+      ],
+      exports: [DeviceIngress, SessionStore, CommandLog, DEVICE_PUBLISHER, GatewayLifecycle],
+    };
+  }
+}

@@ -1,0 +1,205 @@
+import type { CommandBus } from '@nestjs/cqrs';
+import type { DecodedDeviceMessage, DeviceMessageMap } from '@hyperfleet/contracts';
+import {
+  DomainRejection,
+  MarkDeviceOffline,
+  MarkDeviceOnline,
+  RecordRtVmPowerOff,
+  RecordRtVmTripleFault,
+  RegisterRtVm,
+  ReportBoardInventory,
+  ReportDeviceModelHealth,
+  ReportHypervisorVersion,
+  ReportPartitionPlan,
+  ReportRtVmLatency,
+  ReportRtVmState,
+  ReportServiceVmBooted,
+  type CommandMeta,
+  type CommandOutcome,
+  type DomainCommand,
+} from '@hyperfleet/domain';
+import type { TransportRecord } from '@hyperfleet/messaging';
+
+/** What a message does: domain commands, in order, and records for the telemetry channel. */
+export interface Effect {
+  readonly commands: readonly DomainCommand<string, object>[];
+  /** RTVMs named in a birth: registered if new, else their state reported. */
+  readonly rtVms?: readonly { vmName: string; register: RegisterRtVm; report: ReportRtVmState }[];
+  readonly telemetry: readonly TransportRecord[];
+  /** A cmd-ack to apply to the command log. */
+  readonly commandAck?: DeviceMessageMap['cmd-ack']['payload'];
+}
+
+export interface EffectOptions {
+  /** Latency budget of an RTVM first seen in a birth, until an operator sets one. */
+  readonly defaultLatencyBudgetUs: number;
+}
+
+const DM_HEALTH = { ok: 'healthy', degraded: 'degraded', down: 'failed' } as const;
+
+/**
+ * Translates a decoded device message into what it changes. Command ids derive from the device and
+ * the message id, so a redelivered message re-runs into the commands' idempotency, never into a
+ * second event.
+ */
+export function effectOf(decoded: DecodedDeviceMessage, options: EffectOptions): Effect {
+  const { deviceId } = decoded;
+  const msgId = decoded.message.msgId;
+  const meta = (n: string): CommandMeta => ({ commandId: `${deviceId}/${msgId}/${n}`, correlationId: msgId });
+  const at = decoded.message.sentAt;
+  const none: Effect = { commands: [], telemetry: [] };
+
+  switch (decoded.kind) {
+    case 'birth': {
+      const b = decoded.message.payload;
+      const commands: DomainCommand<string, object>[] = [
+        new MarkDeviceOnline({ deviceId, at }, meta('online')),
+        new ReportBoardInventory({ deviceId, board: b.board, at }, meta('board')),
+        new ReportHypervisorVersion(
+          { deviceId, version: b.hypervisor.version, scenario: b.hypervisor.scenario, at },
+          meta('hypervisor'),
+        ),
+        new ReportServiceVmBooted(
+          {
+            deviceId,
+            osImageVersion: b.serviceVm.osImageVersion,
+            ...(b.serviceVm.kernelVersion ? { kernelVersion: b.serviceVm.kernelVersion } : {}),
+            ...(b.serviceVm.bootId ? { bootId: b.serviceVm.bootId } : {}),
+            at,
+          },
+          meta('service-vm'),
+        ),
+      ];
+      if (b.hypervisor.plan) {
+        commands.push(
+          new ReportPartitionPlan(
+            { deviceId, planId: b.hypervisor.plan.planId, revision: b.hypervisor.plan.revision, at },
+            meta('plan'),
+          ),
+        );
+      }
+      const rtVms = b.vms
+        .filter((vm) => vm.vmType === 'RTVM')
+        .map((vm) => ({
+          vmName: vm.name,
+          register: new RegisterRtVm(
+            {
+              deviceId,
+              vmName: vm.name,
+              loadOrder: vm.loadOrder,
+              pinnedPcpus: vm.pcpus,
+              latencyBudgetUs: options.defaultLatencyBudgetUs,
+              state: vm.state,
+            },
+            meta(`rtvm/${vm.name}`),
+          ),
+          report: new ReportRtVmState(
+            { deviceId, vmName: vm.name, state: vm.state, at },
+            meta(`rtvm-state/${vm.name}`),
+          ),
+        }));
+      return { commands, rtVms, telemetry: [] };
+    }
+    case 'vm-state': {
+      const p = decoded.message.payload;
+      const ref = { deviceId, vmName: p.vmName };
+      const command =
+        p.event === 'VM_EVENT_POWEROFF'
+          ? new RecordRtVmPowerOff({ ...ref, at: p.observedAt }, meta('vm-state'))
+          : p.event === 'VM_EVENT_TRIPLE_FAULT'
+            ? new RecordRtVmTripleFault({ ...ref, at: p.observedAt }, meta('vm-state'))
+            : new ReportRtVmState({ ...ref, state: p.state, at: p.observedAt }, meta('vm-state'));
+      return { commands: [command], telemetry: [] };
+    }
+    case 'health': {
+      const p = decoded.message.payload;
+      const commands: DomainCommand<string, object>[] = p.rtVms.map(
+        (vm) =>
+          new ReportRtVmLatency(
+            { deviceId, vmName: vm.vmName, worstCaseUs: vm.worstCaseLatencyUs, at: p.windowEnd },
+            meta(`latency/${vm.vmName}`),
+          ),
+      );
+      commands.push(
+        new ReportDeviceModelHealth(
+          {
+            deviceId,
+            health: DM_HEALTH[p.deviceModel.status],
+            ...(p.deviceModel.message ? { detail: p.deviceModel.message } : {}),
+            at: p.windowEnd,
+          },
+          meta('dm-health'),
+        ),
+      );
+      // The histograms and loads feed the telemetry rollups; only the worst case is a domain fact.
+      return { commands, telemetry: [record(decoded, 'hf.device.health', p)] };
+    }
+    case 'telemetry':
+      return { commands: [], telemetry: [record(decoded, 'hf.device.telemetry', decoded.message.payload)] };
+    case 'update-progress':
+      // Rollouts consume these; until the rollout aggregate exists they travel as a record, not lost.
+      return {
+        commands: [],
+        telemetry: [record(decoded, 'hf.device.update-progress', decoded.message.payload)],
+      };
+    case 'status': {
+      const p = decoded.message.payload;
+      // A last will is built at CONNECT and published when the connection dies: its sentAt is older
+      // than the birth it outlives, so the time that counts is when the gateway receives it.
+      const seen = new Date().toISOString();
+      const command =
+        p.state === 'online'
+          ? new MarkDeviceOnline({ deviceId, at: seen }, meta('status'))
+          : new MarkDeviceOffline({ deviceId, at: seen }, meta('status'));
+      return { commands: [command], telemetry: [] };
+    }
+    case 'cmd-ack':
+      return { ...none, commandAck: decoded.message.payload };
+  }
+}
+
+function record(decoded: DecodedDeviceMessage, type: string, data: object): TransportRecord {
+  const m = decoded.message;
+  return {
+    key: decoded.deviceId,
+    event: {
+      specversion: '1.0',
+      // Deterministic: a redelivered message produces the same id, so consumers can drop the copy.
+      id: `${decoded.deviceId}/${m.msgId}`,
+      source: `urn:hyperfleet:device:${decoded.deviceId}`,
+      type,
+      subject: decoded.deviceId,
+      time: m.sentAt,
+      datacontenttype: 'application/json',
+      data: JSON.parse(JSON.stringify({ ...data, epoch: m.epoch, seq: m.seq })),
+    },
+  };
+}
+
+/** Runs the effect's commands in order; the first domain rejection stops it and is the answer. */
+export async function applyCommands(bus: CommandBus, effect: Effect): Promise<DomainRejection | null> {
+  for (const c of effect.commands) {
+    const r = await run(bus, c);
+    if (r) return r;
+  }
+  for (const vm of effect.rtVms ?? []) {
+    const r = await run(bus, vm.register);
+    if (r?.code === 'RTVM_ALREADY_REGISTERED') {
+      const again = await run(bus, vm.report);
+      if (again) return again;
+    } else if (r) {
+      return r;
+    }
+  }
+  return null;
+}
+
+async function run(bus: CommandBus, command: DomainCommand<string, object>): Promise<DomainRejection | null> {
+  try {
+    await bus.execute<DomainCommand<string, object>, CommandOutcome>(command);
+    return null;
+  } catch (err) {
+    if (err instanceof DomainRejection) return err;
+    throw err;
+  }
+}

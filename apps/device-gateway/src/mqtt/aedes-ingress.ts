@@ -1,0 +1,75 @@
+import type { Aedes, AedesPublishPacket, Client } from 'aedes';
+import { parseTopic, TOPIC_ROOT, type OutboundMessage } from '@hyperfleet/contracts';
+import type { DeviceIngress } from '../ingress/device-ingress';
+import type { DevicePublisher } from './publisher';
+
+type AuthorizePublish = (
+  client: Client | null,
+  packet: AedesPublishPacket,
+  cb: (err?: Error | null) => void,
+) => void;
+
+/**
+ * The gateway inside the embedded broker: device messages are processed in aedes' authorizePublish
+ * hook, so the device's PUBACK leaves only after the effect is durable and the reply is queued.
+ */
+/** Where a consumed device message goes instead of being forwarded: a topic nobody can subscribe to. */
+const CONSUMED = '$hyperfleet/consumed';
+
+function isDeviceDirection(topic: string): boolean {
+  if (!topic.startsWith('hf/')) return false;
+  const parsed = parseTopic(topic);
+  return !(parsed.ok && parsed.direction === 'backend-to-device') && topic !== TOPIC_ROOT;
+}
+
+export class AedesIngress implements DevicePublisher {
+  private previous: AuthorizePublish | null = null;
+
+  constructor(
+    private readonly broker: Aedes,
+    private readonly ingress: DeviceIngress,
+  ) {}
+
+  install(): void {
+    const broker = this.broker as unknown as { authorizePublish: AuthorizePublish };
+    const previous = broker.authorizePublish.bind(this.broker);
+    this.previous = previous;
+    broker.authorizePublish = (client, packet, cb) => {
+      // Our own publishes (client null), non-protocol topics and backend-to-device topics (reply,
+      // desired, cmd) go to the identity rules, which let only the gateway publish those.
+      if (!client || !isDeviceDirection(packet.topic)) return previous(client, packet, cb);
+      // Everything a device sends under hf/ is the gateway's: it answers forged, unknown and
+      // malformed messages with a reply instead of a disconnect, and nothing is forwarded.
+      this.ingress
+        .handle({ topic: packet.topic, payload: packet.payload as Buffer, authenticatedDeviceId: client.id })
+        .then((result) => (result.reply ? this.publish(result.reply) : undefined))
+        .catch(() => undefined) // the ingress answers INTERNAL_ERROR itself; only the reply can fail here
+        .then(() => {
+          packet.topic = CONSUMED;
+          packet.retain = false;
+          cb(null);
+        });
+    };
+  }
+
+  uninstall(): void {
+    if (this.previous)
+      (this.broker as unknown as { authorizePublish: AuthorizePublish }).authorizePublish = this.previous;
+  }
+
+  publish(m: OutboundMessage): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.broker.publish(
+        {
+          cmd: 'publish',
+          topic: m.topic,
+          payload: m.payload,
+          qos: m.qos,
+          retain: m.retain,
+          dup: false,
+        } as AedesPublishPacket,
+        (err?: Error) => (err ? reject(err) : resolve()),
+      ),
+    );
+  }
+}

@@ -1,0 +1,60 @@
+import type { Migration } from '@hyperfleet/event-store';
+
+export const GATEWAY_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'device-sessions',
+    sql: `
+-- Per device: the epoch/sequence state of docs/protocol.md and connectivity as the gateway sees it.
+CREATE TABLE hf.device_sessions (
+  device_id     text PRIMARY KEY,
+  epoch         bigint NOT NULL DEFAULT 0,
+  last_seq      bigint NOT NULL DEFAULT 0,
+  registered    boolean NOT NULL DEFAULT false,
+  online        boolean NOT NULL DEFAULT false,
+  last_seen_at  timestamptz,
+  updated_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX device_sessions_online_idx ON hf.device_sessions (last_seen_at) WHERE online;
+
+-- Durable dedupe: the reply given to every message id that reached the sequence rule.
+CREATE TABLE hf.device_messages (
+  device_id    text NOT NULL,
+  msg_id       text NOT NULL,
+  kind         text NOT NULL,
+  epoch        bigint NOT NULL,
+  seq          bigint NOT NULL,
+  reply        jsonb NOT NULL,
+  received_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (device_id, msg_id)
+);
+CREATE INDEX device_messages_age_idx ON hf.device_messages (received_at);
+
+-- Commands sent to agents (cmd/<name>) and what became of them.
+CREATE TABLE hf.device_commands (
+  command_id   text PRIMARY KEY,
+  device_id    text NOT NULL,
+  name         text NOT NULL,
+  args         jsonb NOT NULL,
+  issued_at    timestamptz NOT NULL,
+  expires_at   timestamptz NOT NULL,
+  status       text NOT NULL CHECK (status IN ('issued', 'accepted', 'done', 'failed', 'expired')),
+  error        jsonb,
+  updated_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX device_commands_open_idx ON hf.device_commands (expires_at) WHERE status IN ('issued', 'accepted');
+CREATE INDEX device_commands_device_idx ON hf.device_commands (device_id, issued_at DESC);
+
+-- The desired-state document per device, as last published (retained) to hf/v1/<id>/desired.
+CREATE TABLE hf.device_desired (
+  device_id     text PRIMARY KEY,
+  version       bigint NOT NULL,
+  document      jsonb NOT NULL,
+  published_at  timestamptz,
+  updated_at    timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
+];
+
+export const GATEWAY_MIGRATION_SET = { name: 'gateway', migrations: GATEWAY_MIGRATIONS };

@@ -1,0 +1,102 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { DomainRejection, ProvisionDevice } from '@hyperfleet/domain';
+import {
+  CredentialError,
+  DeviceCredentialStore,
+  EmbeddedBrokerAuth,
+  type CredentialStatus,
+  type IssuedCredential,
+} from '../../../device-gateway/src/identity';
+import type {
+  CredentialStatusResponse,
+  IssuedCredentialResponse,
+  ProvisionDeviceBody,
+} from './devices.schemas';
+
+/**
+ * Provisioning is two steps in two stores: the ProvisionDevice command (event store), then the MQTT
+ * credential (hf.device_credentials). They cannot share a transaction, so the second step is made
+ * repeatable instead: when the device turns out to be provisioned already, with the same class and
+ * site as asked, and it has no credential, the request is a retry after a crash between the steps and
+ * the credential is issued now. Anything else is 409 DEVICE_ALREADY_PROVISIONED. Of two racing
+ * requests exactly one gets the password: the credential insert decides.
+ */
+@Injectable()
+export class DeviceProvisioningService {
+  private readonly log = new Logger('FleetApi');
+
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly credentials: DeviceCredentialStore,
+    private readonly broker: EmbeddedBrokerAuth,
+  ) {}
+
+  async provision(body: ProvisionDeviceBody): Promise<IssuedCredentialResponse> {
+    // Before anything is written: an id that can never log in is not provisioned either.
+    this.credentials.checkDeviceId(body.deviceId);
+    const { deviceId, deviceClass, site, tags } = body;
+    try {
+      await this.commands.execute(
+        new ProvisionDevice({ deviceId, deviceClass, site, ...(tags ? { tags } : {}) }),
+      );
+    } catch (err) {
+      if (!(await this.isUnfinishedProvisioning(err, body))) throw err;
+      this.log.warn(`Device ${deviceId} was provisioned without a credential; issuing it now`);
+    }
+    try {
+      return toIssued(await this.credentials.issue(deviceId));
+    } catch (err) {
+      if (err instanceof CredentialError && err.code === 'CREDENTIAL_ALREADY_ISSUED') {
+        throw new DomainRejection('DEVICE_ALREADY_PROVISIONED', `Device ${deviceId} is already provisioned`, {
+          deviceId,
+        });
+      }
+      throw err;
+    }
+  }
+
+  async rotate(deviceId: string): Promise<IssuedCredentialResponse> {
+    return toIssued(await this.credentials.rotate(deviceId));
+  }
+
+  /** Revokes; a device connected to this process's embedded broker is disconnected at once. */
+  async revoke(deviceId: string): Promise<CredentialStatusResponse> {
+    const status = await this.credentials.revoke(deviceId);
+    this.broker.disconnect(deviceId);
+    return toStatus(status);
+  }
+
+  async status(deviceId: string): Promise<CredentialStatusResponse> {
+    const status = await this.credentials.status(deviceId);
+    if (!status) {
+      throw new CredentialError('CREDENTIAL_NOT_FOUND', `Device ${deviceId} has no MQTT credential.`, {
+        deviceId,
+      });
+    }
+    return toStatus(status);
+  }
+
+  private async isUnfinishedProvisioning(err: unknown, body: ProvisionDeviceBody): Promise<boolean> {
+    if (!(err instanceof DomainRejection) || err.code !== 'DEVICE_ALREADY_PROVISIONED') return false;
+    const sameDevice = err.details.deviceClass === body.deviceClass && err.details.site === body.site;
+    return sameDevice && (await this.credentials.status(body.deviceId)) === null;
+  }
+}
+
+function toIssued(c: IssuedCredential): IssuedCredentialResponse {
+  return {
+    deviceId: c.deviceId,
+    mqtt: { username: c.username, password: c.password, issuedAt: c.issuedAt.toISOString() },
+  };
+}
+
+function toStatus(s: CredentialStatus): CredentialStatusResponse {
+  return {
+    deviceId: s.deviceId,
+    issuedAt: s.issuedAt.toISOString(),
+    rotatedAt: s.rotatedAt?.toISOString() ?? null,
+    revokedAt: s.revokedAt?.toISOString() ?? null,
+    active: s.active,
+  };
+}

@@ -1,0 +1,45 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { DomainModule } from '@hyperfleet/domain';
+import { EVENT_STORE, PlatformModule, type RuntimeInfrastructure } from '@hyperfleet/platform';
+import { DeviceIdentityModule } from '../../device-gateway/src/identity';
+import { DeviceProvisioningService } from './devices/device-provisioning.service';
+import { DevicesController } from './devices/devices.controller';
+import { ApiExceptionFilter, BodyParserErrors } from './http/api-exception.filter';
+import { OpenApiDocs } from './http/openapi';
+
+/**
+ * The operator HTTP API: /api/v1/devices (provisioning and MQTT credentials), the OpenAPI document at
+ * /docs and /docs-json, and one error shape for every route of the app. Needs PlatformModule (global)
+ * and the command side (CqrsModule.forRoot + DomainModule, see DomainAppModules) in the application;
+ * the all-in-one and the standalone runner (FleetApiAppModule) both provide them.
+ */
+@Module({
+  imports: [DeviceIdentityModule],
+  controllers: [DevicesController],
+  providers: [
+    DeviceProvisioningService,
+    OpenApiDocs,
+    BodyParserErrors,
+    { provide: APP_FILTER, useClass: ApiExceptionFilter },
+  ],
+  exports: [DeviceProvisioningService],
+})
+export class FleetApiModule {}
+
+/** fleet-api on its own: PlatformModule over the given infrastructure, plus FleetApiModule. */
+@Module({})
+export class FleetApiAppModule {
+  static forRoot(infra: RuntimeInfrastructure): DynamicModule {
+    return {
+      module: FleetApiAppModule,
+      imports: [
+        PlatformModule.forRoot(infra),
+        CqrsModule.forRoot(),
+        DomainModule.forRoot({ eventStore: { useExisting: EVENT_STORE } }),
+        FleetApiModule,
+      ],
+    };
+  }
+}

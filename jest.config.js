@@ -21,7 +21,8 @@ const shared = {
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   moduleNameMapper: {
     // Apps that the all-in-one composes export their modules too.
-    '^@hyperfleet/(device-gateway|fleet-api|projector|rollout-orchestrator|fleet-sim)$': '<rootDir>/apps/$1/src',
+    '^@hyperfleet/(device-gateway|fleet-api|projector|rollout-orchestrator|fleet-sim)$':
+      '<rootDir>/apps/$1/src',
     '^@hyperfleet/([a-z-]+)$': '<rootDir>/libs/$1/src',
     '^@hyperfleet/([a-z-]+)/(.*)$': '<rootDir>/libs/$1/src/$2',
   },

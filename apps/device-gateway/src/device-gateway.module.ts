@@ -2,6 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { EVENT_TRANSPORT, PG_POOL } from '@hyperfleet/platform';
 import { CommandLog } from './egress/command-log';
+import { DesiredStateStore } from './egress/desired-state-store';
+import { DeviceEgress } from './egress/device-egress';
 import {
   GATEWAY_OPTIONS,
   GATEWAY_TRANSPORT,
@@ -29,11 +31,25 @@ export class DeviceGatewayModule {
         { provide: GATEWAY_TRANSPORT, useExisting: EVENT_TRANSPORT },
         { provide: SessionStore, useFactory: (pool: Pool) => new SessionStore(pool), inject: [PG_POOL] },
         { provide: CommandLog, useFactory: (pool: Pool) => new CommandLog(pool), inject: [PG_POOL] },
+        {
+          provide: DesiredStateStore,
+          useFactory: (pool: Pool) => new DesiredStateStore(pool),
+          inject: [PG_POOL],
+        },
+        DeviceEgress,
         DeviceIngress,
         GatewayLifecycle,
         { provide: DEVICE_PUBLISHER, useExisting: GatewayLifecycle },
       ],
-      exports: [DeviceIngress, SessionStore, CommandLog, DEVICE_PUBLISHER, GatewayLifecycle],
+      exports: [
+        DeviceIngress,
+        DeviceEgress,
+        SessionStore,
+        CommandLog,
+        DesiredStateStore,
+        DEVICE_PUBLISHER,
+        GatewayLifecycle,
+      ],
     };
   }
 }

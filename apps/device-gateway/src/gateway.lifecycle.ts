@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { Pool } from 'pg';
 import type { OutboundMessage } from '@hyperfleet/contracts';
@@ -21,7 +28,9 @@ import { SessionStore } from './sessions/session-store';
  * offline, commands past their deadline expire, old replies are forgotten.
  */
 @Injectable()
-export class GatewayLifecycle implements OnModuleInit, OnApplicationShutdown, DevicePublisher {
+export class GatewayLifecycle
+  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown, DevicePublisher
+{
   private readonly log = new Logger('DeviceGateway');
   private adapter: AedesIngress | MqttClientIngress | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -40,6 +49,14 @@ export class GatewayLifecycle implements OnModuleInit, OnApplicationShutdown, De
 
   async onModuleInit(): Promise<void> {
     if (this.infra.config.migrateOnStart) await runMigrations(this.pool, GATEWAY_MIGRATION_SET);
+  }
+
+  /**
+   * Devices are let in only at bootstrap: the command handlers register in CqrsModule's bootstrap
+   * hook (a global module, so it runs first), and a broker replays unacknowledged messages the
+   * moment the gateway connects.
+   */
+  async onApplicationBootstrap(): Promise<void> {
     const aedes = this.infra.mqtt.broker?.aedes;
     if (this.infra.mqtt.mode === 'embedded' && aedes) {
       // Identity first: credentials at CONNECT, topic rules; the ingress wraps what it installed.

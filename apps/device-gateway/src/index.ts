@@ -8,3 +8,5 @@ export * from './egress/command-log';
 export * from './mqtt/publisher';
 export * from './mqtt/aedes-ingress';
 export * from './mqtt/mqtt-client-ingress';
+export * from './egress/desired-state-store';
+export * from './egress/device-egress';

@@ -12,6 +12,7 @@ import {
   PROTOCOL_VERSION,
   encodeDeviceMessage,
   exampleDeviceMessages,
+  agentSubscriptions,
   lastWill,
   replyTopic,
   type DeviceMessageInputMap,
@@ -113,6 +114,8 @@ export interface AgentOptions {
 /** A hand-driven agent: valid messages by default, anything else on purpose. */
 export class TestAgent {
   readonly replies: Reply[] = [];
+  /** Backend messages other than replies (desired state, commands), with their topic and retain flag. */
+  readonly received: { topic: string; retain: boolean; body: Record<string, unknown> }[] = [];
   private seq = 0;
   private waiters: { msgId: string | null; count: number; resolve: (r: Reply) => void }[] = [];
 
@@ -121,8 +124,15 @@ export class TestAgent {
     readonly client: MqttClient,
     public epoch: number,
   ) {
-    client.on('message', (topic, payload) => {
-      if (topic !== replyTopic(deviceId)) return;
+    client.on('message', (topic, payload, packet) => {
+      if (topic !== replyTopic(deviceId)) {
+        this.received.push({
+          topic,
+          retain: packet.retain,
+          body: payload.length ? JSON.parse(payload.toString()) : {},
+        });
+        return;
+      }
       const reply = JSON.parse(payload.toString()) as Reply;
       this.replies.push(reply);
       for (const w of [...this.waiters]) {
@@ -156,7 +166,7 @@ export class TestAgent {
         reject(err);
       });
     });
-    await client.subscribeAsync(replyTopic(deviceId), { qos: 1 });
+    await client.subscribeAsync(agentSubscriptions(deviceId), { qos: 1 });
     return new TestAgent(deviceId, client, epoch);
   }
 
@@ -221,6 +231,20 @@ export class TestAgent {
   birth(): DeviceMessageInputMap['birth'] {
     this.seq = 0;
     return this.message('birth');
+  }
+
+  async waitFor(
+    what: string,
+    match: (m: { topic: string; retain: boolean; body: Record<string, unknown> }) => boolean,
+    timeoutMs = 15_000,
+  ) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.received.find(match);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`${this.deviceId}: no ${what} in ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   /** Drops the TCP connection without DISCONNECT: the broker publishes the will. */

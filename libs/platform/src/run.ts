@@ -10,7 +10,20 @@ export interface RunAppOptions {
   readonly module: (infra: RuntimeInfrastructure) => DynamicModule;
   readonly needsMqtt?: boolean;
   readonly configure?: (app: INestApplication, infra: RuntimeInfrastructure) => Promise<void> | void;
+  /**
+   * Runs once the app listens and the banner is printed (e.g. a simulated fleet against it). `signal`
+   * aborts when a shutdown begins while it still runs. What it returns is called first on shutdown,
+   * before the app closes. A failure (other than after the abort) is a startup failure: exit code 1.
+   */
+  readonly afterStart?: (
+    app: INestApplication,
+    infra: RuntimeInfrastructure,
+    signal: AbortSignal,
+  ) => Promise<StopHook | void> | StopHook | void;
 }
+
+/** Returned by `afterStart`: undoes it on shutdown, while the app is still up. */
+export type StopHook = () => Promise<void> | void;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const fail = (line: string) => process.stderr.write(`${line}\n`);
@@ -41,6 +54,8 @@ export async function runApp(o: RunAppOptions): Promise<void> {
   let infra: RuntimeInfrastructure | null = null;
   let app: INestApplication | null = null;
   let stoppingSince = 0;
+  const stopping = new AbortController();
+  let afterStart: Promise<StopHook | void> | undefined;
   const shutdown = async (signal: string) => {
     if (stoppingSince) {
       // `npm start` forwards the terminal's Ctrl-C, so one press arrives twice: only a later press forces.
@@ -50,6 +65,13 @@ export async function runApp(o: RunAppOptions): Promise<void> {
     }
     stoppingSince = Date.now();
     say(`\n${signal} received: stopping ${o.title} ...`);
+    stopping.abort();
+    try {
+      const stopHook = await afterStart?.catch(() => undefined);
+      await stopHook?.();
+    } catch (err) {
+      fail(`While stopping: ${(err as Error).message}`);
+    }
     try {
       await app?.close();
     } catch (err) {
@@ -62,6 +84,13 @@ export async function runApp(o: RunAppOptions): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
+  const startupFailed = async (err: unknown) => {
+    fail(`${o.title} cannot start: ${startupMessage(err, config)}`);
+    await app?.close().catch(() => undefined);
+    await infra?.stop();
+    process.exit(1);
+  };
+
   try {
     infra = await startInfrastructure(config, { needsMqtt: o.needsMqtt, log: say });
     app = await NestFactory.create(o.module(infra), {
@@ -73,10 +102,17 @@ export async function runApp(o: RunAppOptions): Promise<void> {
     const httpUrl = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
     say(`\n${o.title} is up:\n${describeInfrastructure(infra, httpUrl)}\nPress Ctrl-C to stop.`);
   } catch (err) {
-    fail(`${o.title} cannot start: ${startupMessage(err, config)}`);
-    await app?.close().catch(() => undefined);
-    await infra?.stop();
-    process.exit(1);
+    return startupFailed(err);
+  }
+
+  if (o.afterStart) {
+    const [started, runtime, hook] = [app!, infra!, o.afterStart];
+    afterStart = Promise.resolve().then(() => hook(started, runtime, stopping.signal));
+    try {
+      await afterStart;
+    } catch (err) {
+      if (!stoppingSince) await startupFailed(err); // else shutdown() is under way and finishes
+    }
   }
 }
 

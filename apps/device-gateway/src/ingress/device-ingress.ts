@@ -43,6 +43,7 @@ export class DeviceIngress {
   private readonly lock = new KeyedLock();
   private readonly limiter: RateLimiter;
   private readonly counters = { accepted: 0, rejected: 0, duplicates: 0, internalErrors: 0 };
+  private readonly birthListeners: ((deviceId: string) => void)[] = [];
 
   constructor(
     private readonly bus: CommandBus,
@@ -52,6 +53,11 @@ export class DeviceIngress {
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
   ) {
     this.limiter = new RateLimiter(options.rateLimitPerSecond, options.rateLimitBurst);
+  }
+
+  /** Called after each accepted birth (a new connection epoch). */
+  onBirth(listener: (deviceId: string) => void): void {
+    this.birthListeners.push(listener);
   }
 
   stats() {
@@ -83,6 +89,9 @@ export class DeviceIngress {
     }
     try {
       const reply = await this.lock.run(deviceId, () => this.process(decoded));
+      if (decoded.kind === 'birth' && reply.status === 'accepted' && !reply.duplicate) {
+        for (const l of this.birthListeners) l(deviceId);
+      }
       if (reply.duplicate) this.counters.duplicates++;
       else if (reply.status === 'accepted') this.counters.accepted++;
       else this.counters.rejected++;

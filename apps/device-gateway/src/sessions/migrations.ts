@@ -47,10 +47,12 @@ CREATE INDEX device_commands_device_idx ON hf.device_commands (device_id, issued
 
 -- The desired-state document per device, as last published (retained) to hf/v1/<id>/desired.
 CREATE TABLE hf.device_desired (
-  device_id     text PRIMARY KEY,
-  version       bigint NOT NULL,
-  document      jsonb NOT NULL,
-  published_at  timestamptz,
+  device_id        text PRIMARY KEY,
+  version          bigint NOT NULL,
+  document         jsonb NOT NULL,
+  -- Log position of the last event applied: a redelivered event is not applied twice.
+  source_position  text NOT NULL,
+  published_at     timestamptz,
   updated_at    timestamptz NOT NULL DEFAULT now()
 );
 `,

@@ -3,6 +3,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { DeviceGatewayModule } from '@hyperfleet/device-gateway';
 import { DomainModule } from '@hyperfleet/domain';
 import { FleetApiModule } from '@hyperfleet/fleet-api';
+import { ProjectorModule } from '@hyperfleet/projector';
 import { EVENT_STORE, PlatformModule, type RuntimeInfrastructure } from '@hyperfleet/platform';
 
 /** Every Hyperfleet service in one process, for a laptop or a small site. */
@@ -16,6 +17,7 @@ export class FleetModule {
         CqrsModule.forRoot(),
         DomainModule.forRoot({ eventStore: { useExisting: EVENT_STORE } }),
         DeviceGatewayModule.forRoot(),
+        ProjectorModule,
         FleetApiModule,
       ],
     };

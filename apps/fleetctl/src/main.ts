@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { Pool } from 'pg';
-import { EVENT_STORE_MIGRATIONS, runMigrations } from '@hyperfleet/event-store';
-import { ConfigError, checkDatabase, loadConfig, redact, startInfrastructure } from '@hyperfleet/platform';
-import { IDENTITY_MIGRATION_SET } from '../../device-gateway/src/identity';
+import { ConfigError, redact } from '@hyperfleet/platform';
+import { withDatabase } from './commands/database';
+import { runAllMigrations } from './commands/migrations';
+import { registerProjectionsCommands } from './commands/projections';
 import { registerDevicesCommands } from './commands/devices';
 import { registerMosquittoConfigCommand } from './commands/mosquitto-config';
 
@@ -16,28 +16,14 @@ program
   .description(
     'apply pending schema migrations to DATABASE_URL (or to the embedded PostgreSQL); safe to run twice',
   )
-  .action(async () => {
-    const config = loadConfig();
-    const infra = await startInfrastructure(config, { needsMqtt: false });
-    const pool = new Pool({ connectionString: infra.databaseUrl, max: 2 });
-    pool.on('error', () => undefined);
-    try {
-      await checkDatabase(pool, infra.databaseUrl);
-      const report = await runMigrations(pool, { name: 'event-store', migrations: EVENT_STORE_MIGRATIONS });
-      for (const m of report.applied) console.log(`applied event-store #${m.version} ${m.name}`);
-      console.log(
-        `${redact(infra.databaseUrl)}: event-store schema at version ${report.current}` +
-          (report.applied.length ? '' : ' (nothing to do)'),
-      );
-      const identity = await runMigrations(pool, IDENTITY_MIGRATION_SET);
-      for (const m of identity.applied) console.log(`applied identity #${m.version} ${m.name}`);
-      console.log(`${redact(infra.databaseUrl)}: identity schema at version ${identity.current}`);
-    } finally {
-      await pool.end();
-      await infra.stop();
-    }
-  });
+  .action(() =>
+    withDatabase(async (pool, { databaseUrl }) => {
+      console.log(`migrating ${redact(databaseUrl)}`);
+      await runAllMigrations(pool, databaseUrl, (line) => console.log(`  ${line}`));
+    }),
+  );
 
+registerProjectionsCommands(program);
 registerMosquittoConfigCommand(program);
 registerDevicesCommands(program);
 

@@ -21,6 +21,8 @@ export interface RuntimeInfrastructure {
 
 export interface StartInfrastructureOptions {
   readonly needsMqtt?: boolean;
+  /** Tools (fleetctl, benchmarks) share a running app's embedded PostgreSQL instead of failing. */
+  readonly embeddedPostgres?: 'own' | 'share';
   readonly log?: (line: string) => void;
 }
 
@@ -39,13 +41,19 @@ export async function startInfrastructure(
     let pgDataDir: string | undefined;
     if (!databaseUrl) {
       pgDataDir = path.join(config.dataDir, 'postgres');
-      const pg = new EmbeddedPostgresServer({ dataDir: pgDataDir, port: config.embedded.postgresPort });
+      const pg = new EmbeddedPostgresServer({
+        dataDir: pgDataDir,
+        port: config.embedded.postgresPort,
+        mode: options.embeddedPostgres ?? 'own',
+      });
       log(`Starting embedded PostgreSQL (data in ${pgDataDir}) ...`);
-      const { created } = await pg.start();
+      const { created, adopted } = await pg.start();
       takeBackShutdownSignals();
       stops.push(() => pg.stop());
       log(
-        `Embedded PostgreSQL ${created ? 'initialised and ' : ''}listening on 127.0.0.1:${config.embedded.postgresPort}`,
+        adopted
+          ? `Using the running app's embedded PostgreSQL on 127.0.0.1:${config.embedded.postgresPort}`
+          : `Embedded PostgreSQL ${created ? 'initialised and ' : ''}listening on 127.0.0.1:${config.embedded.postgresPort}`,
       );
       databaseUrl = pg.url;
     }

@@ -10,7 +10,7 @@ export async function withDatabase<T>(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<T> {
   const config = loadConfig(env);
-  const infra = await startInfrastructure(config, { needsMqtt: false });
+  const infra = await startInfrastructure(config, { needsMqtt: false, embeddedPostgres: 'share' });
   const pool = new Pool({ connectionString: infra.databaseUrl, max: 2 });
   pool.on('error', () => undefined);
   try {

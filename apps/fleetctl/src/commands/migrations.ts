@@ -1,0 +1,43 @@
+import type { Pool } from 'pg';
+import { EVENT_STORE_MIGRATIONS, runMigrations } from '@hyperfleet/event-store';
+import { MESSAGING_MIGRATION_SET } from '@hyperfleet/messaging';
+import {
+  READ_MODEL_ENTITIES,
+  READ_MODEL_MIGRATIONS,
+  createReadModelDataSource,
+  runReadModelMigrations,
+} from '@hyperfleet/read-models';
+import { GATEWAY_MIGRATION_SET } from '../../../device-gateway/src/sessions/migrations';
+import { IDENTITY_MIGRATION_SET } from '../../../device-gateway/src/identity';
+
+/** Every schema Hyperfleet owns, in dependency order; each set is safe to run twice. */
+export async function runAllMigrations(
+  pool: Pool,
+  databaseUrl: string,
+  say: (line: string) => void,
+): Promise<void> {
+  for (const set of [
+    { name: 'event-store', migrations: EVENT_STORE_MIGRATIONS },
+    MESSAGING_MIGRATION_SET,
+    GATEWAY_MIGRATION_SET,
+    IDENTITY_MIGRATION_SET,
+  ]) {
+    const report = await runMigrations(pool, set);
+    for (const m of report.applied) say(`applied ${set.name} #${m.version} ${m.name}`);
+    say(`${set.name}: at version ${report.current}${report.applied.length ? '' : ' (nothing to do)'}`);
+  }
+  const ds = createReadModelDataSource({
+    url: databaseUrl,
+    entities: READ_MODEL_ENTITIES,
+    migrations: READ_MODEL_MIGRATIONS,
+    poolSize: 1,
+  });
+  await ds.initialize();
+  try {
+    const ran = await runReadModelMigrations(ds, pool);
+    for (const m of ran) say(`applied read-models ${m}`);
+    say(`read-models: ${READ_MODEL_MIGRATIONS.length} migrations${ran.length ? '' : ' (nothing to do)'}`);
+  } finally {
+    await ds.destroy();
+  }
+}

@@ -9,26 +9,9 @@ import {
 import { bar, benchDatabase, fmt, table, timed } from './support';
 import { TypeOrmAppender } from './typeorm-append';
 
-// The ceiling: the same rows into a table with the same columns and indexes, by one bare
-// multi-row INSERT per batch: no stream row, no version check, no function call.
-const CEILING_DDL = `
-CREATE TABLE bench_ceiling (
-  global_position  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  transaction_id   xid8 NOT NULL DEFAULT pg_current_xact_id(),
-  stream_id        text NOT NULL,
-  stream_position  bigint NOT NULL,
-  event_type       text NOT NULL,
-  schema_version   integer NOT NULL DEFAULT 1,
-  data             jsonb NOT NULL,
-  metadata         jsonb NOT NULL DEFAULT '{}',
-  message_id       text NOT NULL,
-  causation_id     text,
-  correlation_id   text,
-  recorded_at      timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (stream_id, stream_position),
-  UNIQUE (message_id)
-);
-CREATE INDEX ON bench_ceiling (transaction_id, global_position);`;
+// The ceiling: the same rows into a copy of hf.events (same columns, defaults, identity and indexes)
+// by one bare multi-row INSERT per batch: no stream row, no version check, no function call.
+const CEILING_DDL = `CREATE TABLE bench_ceiling (LIKE hf.events INCLUDING ALL)`;
 
 const payload = (w: number, i: number, k: number) => ({
   deviceId: `dev-${w}-${i % 500}`,

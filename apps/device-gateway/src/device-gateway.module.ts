@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { Pool } from 'pg';
-import { EVENT_TRANSPORT, PG_POOL } from '@hyperfleet/platform';
+import { Pool } from 'pg';
+import { EVENT_TRANSPORT, PG_POOL, RUNTIME, type RuntimeInfrastructure } from '@hyperfleet/platform';
 import { CommandLog } from './egress/command-log';
 import { DesiredStateStore } from './egress/desired-state-store';
 import { DeviceEgress } from './egress/device-egress';
@@ -29,7 +29,18 @@ export class DeviceGatewayModule {
       providers: [
         { provide: GATEWAY_OPTIONS, useValue: { ...gatewayOptionsFromEnv(), ...options } },
         { provide: GATEWAY_TRANSPORT, useExisting: EVENT_TRANSPORT },
-        { provide: SessionStore, useFactory: (pool: Pool) => new SessionStore(pool), inject: [PG_POOL] },
+        {
+          provide: SessionStore,
+          useFactory: (infra: RuntimeInfrastructure, o: GatewayOptions) =>
+            new SessionStore(
+              // No acquire timeout: a burst of devices queues here instead of failing with INTERNAL_ERROR.
+              new Pool({ connectionString: infra.databaseUrl, max: o.deviceConcurrency }).on(
+                'error',
+                () => undefined,
+              ),
+            ),
+          inject: [RUNTIME, GATEWAY_OPTIONS],
+        },
         { provide: CommandLog, useFactory: (pool: Pool) => new CommandLog(pool), inject: [PG_POOL] },
         {
           provide: DesiredStateStore,

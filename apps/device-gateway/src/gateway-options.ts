@@ -17,6 +17,12 @@ export interface GatewayOptions {
   readonly sessionExpirySeconds: number;
   /** Embedded broker: devices log in with their credential. Off only in tests of the protocol itself. */
   readonly authenticateDevices: boolean;
+  /**
+   * Devices whose messages are decided at once. Each holds its session row lock on a connection of
+   * the gateway's own pool of this size while its commands use the shared pool, so the two never
+   * starve each other; more devices wait their turn.
+   */
+  readonly deviceConcurrency: number;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -30,6 +36,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   instanceId: 'gw-1',
   sessionExpirySeconds: 24 * 3600,
   authenticateDevices: true,
+  deviceConcurrency: 8,
 };
 
 export const GATEWAY_OPTIONS = Symbol('GatewayOptions');
@@ -64,5 +71,6 @@ export function gatewayOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Gat
       0,
     ),
     authenticateDevices: DEFAULT_GATEWAY_OPTIONS.authenticateDevices,
+    deviceConcurrency: num('GATEWAY_DEVICE_CONCURRENCY', DEFAULT_GATEWAY_OPTIONS.deviceConcurrency, 1),
   };
 }

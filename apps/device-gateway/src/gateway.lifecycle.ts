@@ -98,6 +98,7 @@ export class GatewayLifecycle
     if (this.adapter instanceof AedesIngress) this.adapter.uninstall();
     else await this.adapter?.stop();
     this.adapter = null;
+    await this.sessions.close();
   }
 
   publish(message: OutboundMessage): Promise<void> {

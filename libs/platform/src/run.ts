@@ -83,6 +83,8 @@ export async function runApp(o: RunAppOptions): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // Closing the terminal: stop in order too, or the embedded PostgreSQL outlives us.
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
 
   const startupFailed = async (err: unknown) => {
     fail(`${o.title} cannot start: ${startupMessage(err, config)}`);

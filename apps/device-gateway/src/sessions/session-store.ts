@@ -32,6 +32,10 @@ export interface SessionTransaction {
 export class SessionStore {
   constructor(private readonly pool: Pool) {}
 
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
   async withDevice<T>(deviceId: string, fn: (tx: SessionTransaction) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {

@@ -72,7 +72,11 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   },
   { name: 'EMBEDDED_MQTT_HOST', default: '127.0.0.1', meaning: 'Address the embedded MQTT broker binds to' },
   { name: 'MIGRATE_ON_START', default: 'true', meaning: 'Apply pending schema migrations at startup' },
-  { name: 'DB_POOL_SIZE', default: '10', meaning: 'PostgreSQL connections per process' },
+  {
+    name: 'DB_POOL_SIZE',
+    default: '20',
+    meaning: 'PostgreSQL connections per process (the gateway adds GATEWAY_DEVICE_CONCURRENCY)',
+  },
   { name: 'LOG_LEVEL', default: 'log', meaning: `One of ${LOG_LEVELS.join(', ')}` },
 ];
 
@@ -177,7 +181,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Hyperfl
   else problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(rawLevel)})`);
 
   const rawPool = get('DB_POOL_SIZE');
-  let dbPoolSize = 10;
+  let dbPoolSize = 20;
   if (rawPool !== undefined) {
     if (/^\d+$/.test(rawPool) && Number(rawPool) >= 1 && Number(rawPool) <= 200) dbPoolSize = Number(rawPool);
     else problems.push(`DB_POOL_SIZE: must be a whole number from 1 to 200 (got ${JSON.stringify(rawPool)})`);

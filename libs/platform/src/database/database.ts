@@ -38,6 +38,9 @@ export function createPool(url: string, max = 10): Pool {
   const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
   // An idle client losing its server (restart, failover) must not crash the process.
   pool.on('error', () => undefined);
+  // A client in use whose server goes away (shutdown, failover) errors its query; without a listener
+  // its 'error' event would also crash the process.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -109,7 +109,13 @@ export class EmbeddedPostgresServer {
     const pg = this.pg;
     this.pg = null;
     if (this.adopted) return; // the owner stops it
-    if (pg) await pg.stop();
+    // A terminal's Ctrl-C reaches postgres too (same process group): it may already have shut down,
+    // and waiting for the exit of a process that has exited would never return.
+    const child = (
+      pg as unknown as { process?: { exitCode: number | null; signalCode: string | null } } | null
+    )?.process;
+    const exited = child !== undefined && (child.exitCode !== null || child.signalCode !== null);
+    if (pg && !exited) await pg.stop();
     const owner = readOwner(this.ownerFile);
     if (owner?.pid === process.pid) fs.rmSync(this.ownerFile, { force: true });
   }

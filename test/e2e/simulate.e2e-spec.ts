@@ -1,0 +1,173 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { AppProcess, embeddedEnv, freePort } from '@hyperfleet/testing';
+
+const FLEET = 'dist/apps/fleet/src/main.js';
+const DEVICES = 5;
+const ids = Array.from({ length: DEVICES }, (_, i) => `sim-${String(i).padStart(5, '0')}`);
+
+const postgresProcessesFor = (dataDir: string): string[] => {
+  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes(dataDir) && /postgres/.test(l));
+};
+
+const noStackTrace = (s: string) => expect(s).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
+
+/** Event types per hypervisor stream of the simulated devices, in stream order. */
+async function hypervisorStreams(db: Client): Promise<Record<string, string[]>> {
+  const { rows } = await db.query<{ stream_id: string; types: string[] }>(
+    `SELECT stream_id, array_agg(event_type ORDER BY stream_position) AS types
+       FROM hf.events WHERE stream_id LIKE 'hypervisor-sim-%' GROUP BY stream_id ORDER BY stream_id`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.stream_id, r.types]));
+}
+
+describe('npm start -- --simulate N: the all-in-one with a simulated fleet', () => {
+  let dataDir: string;
+
+  beforeAll(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-simulate-'));
+    // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the folder.
+    fs.chmodSync(dataDir, 0o755);
+  });
+
+  afterAll(() => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const start = async (args: string[]) => {
+    const [http, pg, mqtt] = [await freePort(), await freePort(), await freePort()];
+    const app = new AppProcess(
+      FLEET,
+      embeddedEnv({
+        HF_DATA_DIR: dataDir,
+        HTTP_PORT: String(http),
+        EMBEDDED_PG_PORT: String(pg),
+        EMBEDDED_MQTT_PORT: String(mqtt),
+      }),
+      args,
+    );
+    await app.waitFor(new RegExp(`all ${DEVICES} devices online`), 120_000);
+    // The embedded server's fixed account (the banner shows the URL with the password masked).
+    const db = new Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${pg}/hyperfleet` });
+    await db.connect();
+    return { app, db, http, mqtt };
+  };
+
+  it('provisions the devices through the API, registers them, and stops them cleanly on Ctrl-C', async () => {
+    const { app, db, http, mqtt } = await start([
+      '--simulate',
+      String(DEVICES),
+      '--telemetry-interval=1s',
+      '--summary-interval',
+      '1s',
+      // Nothing random that could take a device offline while the test looks.
+      '--reconnect-prob',
+      '0',
+      '--vm-churn-prob=0',
+      '--triple-fault-prob=0',
+    ]);
+    try {
+      expect(app.stdout).toContain(`→ mqtt://127.0.0.1:${mqtt}`);
+      expect(app.stdout).toContain(`Provisioned ${DEVICES} devices`);
+      expect(app.stdout).toContain(`${DEVICES} new, 0 known from an earlier run`);
+      // The backend's own view, from the gateway's session table.
+      await app.waitFor(new RegExp(`backend .*devices online ${DEVICES}/${DEVICES}`), 30_000);
+      // The simulator's progress line (every 5 s in a log), with every birth accepted.
+      await app.waitFor(new RegExp(`fleet-sim .*online ${DEVICES}/${DEVICES}`), 30_000);
+
+      // Provisioned through the real path: DeviceProvisioned, then an active credential.
+      const streams = await hypervisorStreams(db);
+      expect(Object.keys(streams)).toEqual(ids.map((id) => `hypervisor-${id}`));
+      for (const types of Object.values(streams)) {
+        expect(types[0]).toBe('DeviceProvisioned');
+        expect(types).toContain('DeviceWentOnline');
+        expect(types).toContain('BoardInventoryReported');
+      }
+      const creds = await db.query(
+        `SELECT device_id FROM hf.device_credentials WHERE revoked_at IS NULL ORDER BY device_id`,
+      );
+      expect(creds.rows.map((r) => r.device_id)).toEqual(ids);
+
+      // The gateway accepted each birth (its reply is in the dedupe log) and sees each device online.
+      const births = await db.query(
+        `SELECT DISTINCT device_id FROM hf.device_messages
+          WHERE kind = 'birth' AND reply->>'status' = 'accepted' ORDER BY device_id`,
+      );
+      expect(births.rows.map((r) => r.device_id)).toEqual(ids);
+      const sessions = await db.query(
+        `SELECT device_id FROM hf.device_sessions WHERE online AND registered ORDER BY device_id`,
+      );
+      expect(sessions.rows.map((r) => r.device_id)).toEqual(ids);
+      const serviceVms = await db.query(
+        `SELECT count(*)::int AS n FROM hf.streams WHERE stream_id LIKE 'service-vm-sim-%'`,
+      );
+      expect(serviceVms.rows[0].n).toBe(DEVICES);
+
+      expect((await fetch(`http://127.0.0.1:${http}/health`)).status).toBe(200);
+    } finally {
+      await db.end();
+    }
+
+    expect(await app.stop()).toBe(0);
+    // The simulator stops first, while the gateway still answers its goodbyes; then the app.
+    const out = app.stdout;
+    expect(out).toContain('Stopping the simulated fleet');
+    expect(out).toMatch(/Simulated fleet stopped in .*: 0 still online/);
+    expect(out.indexOf('Simulated fleet stopped')).toBeLessThan(out.indexOf('Stopped.'));
+    expect(postgresProcessesFor(dataDir)).toEqual([]);
+    noStackTrace(app.stderr);
+  });
+
+  it('a second run on the same data folder reuses the devices with new credentials', async () => {
+    const { app, db } = await start(['--simulate', String(DEVICES), '--reconnect-prob', '0']);
+    try {
+      expect(app.stdout).toContain(`0 new, ${DEVICES} known from an earlier run (credential rotated)`);
+      const streams = await hypervisorStreams(db);
+      expect(Object.keys(streams)).toEqual(ids.map((id) => `hypervisor-${id}`));
+      for (const types of Object.values(streams)) {
+        // Provisioned once; the first run's clean stop said offline; this run's birth said online again.
+        expect(types.filter((t) => t === 'DeviceProvisioned')).toHaveLength(1);
+        expect(types).toContain('DeviceWentOffline');
+        expect(types.lastIndexOf('DeviceWentOnline')).toBeGreaterThan(types.lastIndexOf('DeviceWentOffline'));
+      }
+      const rotated = await db.query(
+        `SELECT count(*)::int AS n FROM hf.device_credentials WHERE rotated_at IS NOT NULL AND revoked_at IS NULL`,
+      );
+      expect(rotated.rows[0].n).toBe(DEVICES);
+    } finally {
+      await db.end();
+    }
+    app.signal('SIGTERM');
+    expect(await app.exited).toBe(0);
+    expect(postgresProcessesFor(dataDir)).toEqual([]);
+    noStackTrace(app.stderr);
+  });
+});
+
+describe('npm start -- with a bad command line', () => {
+  const run = async (args: string[]) => {
+    const app = new AppProcess(FLEET, embeddedEnv({ HTTP_PORT: String(await freePort()) }), args);
+    return { code: await app.exited, stderr: app.stderr };
+  };
+
+  it('a device count that is not a number gives one readable line and exit code 2', async () => {
+    const { code, stderr } = await run(['--simulate', 'fifty']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('invalid command line');
+    expect(stderr).toContain('--simulate takes a whole number ≥ 1, e.g. --simulate 50');
+    noStackTrace(stderr);
+  });
+
+  it('a simulator option that is not a number, or without --simulate, is refused', async () => {
+    const bad = await run(['--simulate=5', '--reconnect-prob', 'often']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--reconnect-prob takes a probability between 0 and 1');
+    const stray = await run(['--seed', '7']);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain('--seed only applies to a simulated fleet');
+  });
+});

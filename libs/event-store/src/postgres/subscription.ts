@@ -3,6 +3,7 @@ import type { LogPosition, RecordedEvent } from '../types';
 import { LOG_START } from '../types';
 import type { PostgresCheckpointStore } from './checkpoint-store';
 import type { PostgresNotifier } from './notifier';
+import { compareLogPositions } from '../position';
 import { readAllWith } from './postgres-event-store';
 
 export interface BatchContext {
@@ -31,6 +32,8 @@ export interface SubscriptionOptions<T = RecordedEvent> {
   readonly handle: (events: T[], ctx: BatchContext) => Promise<void>;
   /** Another log with the same ordering rules (e.g. the telemetry log); defaults to the event log. */
   readonly read?: (after: LogPosition, batchSize: number) => Promise<LogBatch<T>>;
+  /** The last committed position of that log (with `read`); defaults to the event log's. */
+  readonly head?: () => Promise<LogPosition | null>;
   readonly notifier?: PostgresNotifier;
   readonly batchSize?: number;
   readonly pollIntervalMs?: number;
@@ -47,7 +50,7 @@ export class PostgresLogSubscription<T = RecordedEvent> {
   private wake: (() => void) | null = null;
   private woken = false;
   private unsubscribe: (() => void) | null = null;
-  private readonly caughtUpWaiters: { after: number; resolve: () => void }[] = [];
+  private readonly caughtUpWaiters: { after: number; target: LogPosition | null; resolve: () => void }[] = [];
   private readsStarted = 0;
 
   private readonly read: (after: LogPosition, batchSize: number) => Promise<LogBatch<T>>;
@@ -77,8 +80,13 @@ export class PostgresLogSubscription<T = RecordedEvent> {
     await this.loop;
   }
 
-  /** Resolves once the subscription has read everything visible when it is called. */
+  /**
+   * Resolves once the subscription has handled every event committed when it is called. (An empty
+   * read alone proves nothing: a transaction open anywhere in the cluster can hold back what reads
+   * see, so the target is the last committed position, whatever its visibility today.)
+   */
   async waitUntilCaughtUp(timeoutMs = 30_000): Promise<void> {
+    const target = await (this.o.head ?? (() => lastCommittedEvent(this.o.pool)))();
     const after = this.readsStarted;
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(
@@ -87,6 +95,7 @@ export class PostgresLogSubscription<T = RecordedEvent> {
       );
       this.caughtUpWaiters.push({
         after,
+        target,
         resolve: () => {
           clearTimeout(t);
           resolve();
@@ -133,8 +142,12 @@ export class PostgresLogSubscription<T = RecordedEvent> {
       }
       if (more || read > 0) continue;
       // An empty read that began after a waiter registered proves it has seen everything.
+      const at = this.position ?? this.o.startFrom ?? LOG_START;
       for (let i = this.caughtUpWaiters.length - 1; i >= 0; i--) {
-        if (this.caughtUpWaiters[i].after < readNo) this.caughtUpWaiters.splice(i, 1)[0].resolve();
+        const w = this.caughtUpWaiters[i];
+        if (w.after < readNo && (w.target === null || compareLogPositions(at, w.target) >= 0)) {
+          this.caughtUpWaiters.splice(i, 1)[0].resolve();
+        }
       }
       // A notify can arrive while an older transaction still hides the new events: look again soon.
       if ((triggered || this.woken) && quickRetries < 20) {
@@ -160,4 +173,15 @@ export class PostgresLogSubscription<T = RecordedEvent> {
       if (!this.running || this.woken) done();
     });
   }
+}
+
+/** The last event committed to the log, in log order, visible or not yet to readers. */
+export async function lastCommittedEvent(pool: Pool): Promise<LogPosition | null> {
+  const { rows } = await pool.query<{ tx_id: string; global_position: string }>(
+    `SELECT transaction_id::text AS tx_id, global_position FROM hf.events
+      ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+  );
+  return rows.length
+    ? { transactionId: BigInt(rows[0].tx_id), globalPosition: BigInt(rows[0].global_position) }
+    : null;
 }

@@ -99,6 +99,9 @@ export class KafkaTransport implements EventTransport {
     this.producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
+      // An idempotent producer keeps retrying (kafkajs warns that a cap may break its guarantees):
+      // during a broker outage a send waits, and the outbox backlog grows until Kafka is back.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await this.producer.connect();

@@ -84,6 +84,7 @@ export class PostgresLogTransport implements EventTransport {
         options.channel === 'device-events'
           ? (a, n) => this.readEvents(a, n)
           : (a, n) => this.readTelemetry(a, n),
+      ...(options.channel === 'telemetry' ? { head: () => this.lastTelemetry() } : {}),
       handle: (batch) => options.handle(batch),
       onError: (err) => options.onError?.(err),
     });
@@ -155,6 +156,15 @@ export class PostgresLogTransport implements EventTransport {
       position: last ? last.pos : after,
       maybeMore: events.length === batchSize,
     };
+  }
+
+  private async lastTelemetry(): Promise<LogPosition | null> {
+    const { rows } = await this.o.pool.query<{ tx_id: string; position: string }>(
+      `SELECT transaction_id::text AS tx_id, position FROM hf.telemetry_log ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+    );
+    return rows.length
+      ? { transactionId: BigInt(rows[0].tx_id), globalPosition: BigInt(rows[0].position) }
+      : null;
   }
 
   private async head(channel: Channel): Promise<LogPosition> {

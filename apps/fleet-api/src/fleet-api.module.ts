@@ -3,11 +3,17 @@ import { APP_FILTER } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { DomainModule } from '@hyperfleet/domain';
 import { EVENT_STORE, PlatformModule, type RuntimeInfrastructure } from '@hyperfleet/platform';
+import { ReadModelsModule } from '@hyperfleet/read-models';
 import { DeviceIdentityModule } from '../../device-gateway/src/identity';
 import { DeviceProvisioningService } from './devices/device-provisioning.service';
 import { DevicesController } from './devices/devices.controller';
+import { FleetQueryService } from './fleet/fleet-query.service';
+import { FleetController } from './fleet/fleet.controller';
 import { ApiExceptionFilter, BodyParserErrors } from './http/api-exception.filter';
 import { OpenApiDocs } from './http/openapi';
+import { OtaApiModule } from './ota/ota.controller';
+import { SchedulingApiModule } from './scheduling/scheduling.controller';
+import { TelemetryApiModule } from './telemetry/telemetry-api.module';
 
 /**
  * The operator HTTP API: /api/v1/devices (provisioning and MQTT credentials), the OpenAPI document at
@@ -16,10 +22,11 @@ import { OpenApiDocs } from './http/openapi';
  * the all-in-one and the standalone runner (FleetApiAppModule) both provide them.
  */
 @Module({
-  imports: [DeviceIdentityModule],
-  controllers: [DevicesController],
+  imports: [DeviceIdentityModule, ReadModelsModule, TelemetryApiModule, SchedulingApiModule, OtaApiModule],
+  controllers: [DevicesController, FleetController],
   providers: [
     DeviceProvisioningService,
+    FleetQueryService,
     OpenApiDocs,
     BodyParserErrors,
     { provide: APP_FILTER, useClass: ApiExceptionFilter },

@@ -5,6 +5,7 @@ import { runAllMigrations } from './commands/migrations';
 import { registerProjectionsCommands } from './commands/projections';
 import { registerDevicesCommands } from './commands/devices';
 import { registerMosquittoConfigCommand } from './commands/mosquitto-config';
+import { registerTelemetryCommands } from './commands/telemetry';
 
 const program = new Command()
   .name('fleetctl')
@@ -26,6 +27,7 @@ program
 registerProjectionsCommands(program);
 registerMosquittoConfigCommand(program);
 registerDevicesCommands(program);
+registerTelemetryCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -3,12 +3,14 @@ import type { Pool } from 'pg';
 import type { EventTransport } from '@hyperfleet/messaging';
 import { EVENT_TRANSPORT, PG_POOL } from '@hyperfleet/platform';
 import {
+  CHANNEL_RUNNERS,
   DeadLetters,
   PROJECTIONS,
   ProjectionRunner,
   projectionNamed,
   rebuildProjection,
   type RebuildProgress,
+  type ChannelRunner,
   type RebuildResult,
 } from '@hyperfleet/read-models';
 
@@ -27,6 +29,8 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   private readonly log = new Logger('Projector');
   readonly deadLetters: DeadLetters;
   private readonly runners: ProjectionRunner[];
+  /** Consumers of the telemetry channel (CHANNEL_RUNNERS), started after the projections. */
+  private readonly channelRunners: ChannelRunner[];
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -42,18 +46,22 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
           log: (line) => this.log.warn(line),
         }),
     );
+    this.channelRunners = CHANNEL_RUNNERS.map((make) =>
+      make({ pool, transport, log: (line) => this.log.warn(line) }),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
     for (const r of this.runners) await r.start();
+    for (const r of this.channelRunners) await r.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.runners.map((r) => r.stop()));
+    await Promise.all([...this.runners, ...this.channelRunners].map((r) => r.stop()));
   }
 
   async waitUntilCaughtUp(timeoutMs = 30_000): Promise<void> {
-    await Promise.all(this.runners.map((r) => r.waitUntilCaughtUp(timeoutMs)));
+    await Promise.all([...this.runners, ...this.channelRunners].map((r) => r.waitUntilCaughtUp(timeoutMs)));
   }
 
   async status(): Promise<ProjectionStatus[]> {

@@ -4,7 +4,7 @@
  * protocol (or deliberately break it) over their own mqtt.js connections.
  */
 import { randomUUID } from 'node:crypto';
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplicationContext, type ModuleMetadata } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { Test } from '@nestjs/testing';
 import { connect, type MqttClient } from 'mqtt';
@@ -48,10 +48,18 @@ export interface Harness {
 }
 
 export async function startGateway(
-  opts: { mqttUrl?: string; db?: TestDatabase; gateway?: Partial<GatewayOptions> } = {},
+  opts: {
+    mqttUrl?: string;
+    db?: TestDatabase;
+    gateway?: Partial<GatewayOptions>;
+    /** More environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX, …). */
+    env?: Record<string, string>;
+    /** More modules of the application (the projector, the API). */
+    imports?: ModuleMetadata['imports'];
+  } = {},
 ): Promise<Harness> {
   const db = opts.db ?? (await createTestDatabase('hf_gw'));
-  const env: Record<string, string> = { DATABASE_URL: db.url, LOG_LEVEL: 'warn' };
+  const env: Record<string, string> = { DATABASE_URL: db.url, LOG_LEVEL: 'warn', ...opts.env };
   if (opts.mqttUrl) env.MQTT_URL = opts.mqttUrl;
   else env.EMBEDDED_MQTT_PORT = String(await freePort());
   const config = loadConfig(env);
@@ -69,6 +77,7 @@ export async function startGateway(
         sessionExpirySeconds: 120,
         ...opts.gateway,
       }),
+      ...(opts.imports ?? []),
     ],
   }).compile();
   const app = await moduleRef.init();

@@ -93,6 +93,9 @@ export function renderMosquittoConf(o: MosquittoConfOptions): string {
     '# Nothing larger than the largest device message (docs/protocol.md, size limits) reaches anyone.',
     `max_packet_size ${RECOMMENDED_MAX_PACKET_BYTES}`,
     '',
+    '# Replies are small and awaited one at a time: without this, Nagle adds ~40 ms to each round trip.',
+    'set_tcp_nodelay true',
+    '',
     ...(o.dataDir
       ? [
           '# Durable sessions (agents use cleanSession false) and the retained desired state survive a restart.',

@@ -1,6 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { Pool } from 'pg';
-import { EVENT_TRANSPORT, PG_POOL, RUNTIME, type RuntimeInfrastructure } from '@hyperfleet/platform';
+import type { Pool } from 'pg';
+import {
+  EVENT_TRANSPORT,
+  PG_POOL,
+  RUNTIME,
+  createPool,
+  type RuntimeInfrastructure,
+} from '@hyperfleet/platform';
 import { CommandLog } from './egress/command-log';
 import { DesiredStateStore } from './egress/desired-state-store';
 import { DeviceEgress } from './egress/device-egress';
@@ -34,10 +40,7 @@ export class DeviceGatewayModule {
           useFactory: (infra: RuntimeInfrastructure, o: GatewayOptions) =>
             new SessionStore(
               // No acquire timeout: a burst of devices queues here instead of failing with INTERNAL_ERROR.
-              new Pool({ connectionString: infra.databaseUrl, max: o.deviceConcurrency }).on(
-                'error',
-                () => undefined,
-              ),
+              createPool(infra.databaseUrl, o.deviceConcurrency, 0),
             ),
           inject: [RUNTIME, GATEWAY_OPTIONS],
         },

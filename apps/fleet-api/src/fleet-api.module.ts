@@ -12,6 +12,7 @@ import { FleetController } from './fleet/fleet.controller';
 import { ApiExceptionFilter, BodyParserErrors } from './http/api-exception.filter';
 import { OpenApiDocs } from './http/openapi';
 import { OtaApiModule } from './ota/ota.controller';
+import { ProjectionsController } from './projections/projections.controller';
 import { SchedulingApiModule } from './scheduling/scheduling.controller';
 import { TelemetryApiModule } from './telemetry/telemetry-api.module';
 
@@ -23,7 +24,7 @@ import { TelemetryApiModule } from './telemetry/telemetry-api.module';
  */
 @Module({
   imports: [DeviceIdentityModule, ReadModelsModule, TelemetryApiModule, SchedulingApiModule, OtaApiModule],
-  controllers: [DevicesController, FleetController],
+  controllers: [DevicesController, FleetController, ProjectionsController],
   providers: [
     DeviceProvisioningService,
     FleetQueryService,

@@ -64,6 +64,9 @@ export async function runApp(o: RunAppOptions): Promise<void> {
       process.exit(130);
     }
     stoppingSince = Date.now();
+    // While stopping, dependencies go away in whatever order a terminal's Ctrl-C took them (the
+    // embedded PostgreSQL gets the signal too): a connection dying now is expected, not a crash.
+    process.on('uncaughtException', (err) => fail(`While stopping: ${err.message}`));
     say(`\n${signal} received: stopping ${o.title} ...`);
     stopping.abort();
     try {

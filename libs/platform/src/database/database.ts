@@ -34,8 +34,9 @@ export function describePgError(err: unknown): string {
   }
 }
 
-export function createPool(url: string, max = 10): Pool {
-  const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
+/** A pool that survives its server going away. `acquireTimeoutMs: 0` waits for a connection forever. */
+export function createPool(url: string, max = 10, acquireTimeoutMs = 10_000): Pool {
+  const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: acquireTimeoutMs });
   // An idle client losing its server (restart, failover) must not crash the process.
   pool.on('error', () => undefined);
   // A client in use whose server goes away (shutdown, failover) errors its query; without a listener

@@ -2,6 +2,7 @@ import { eventStoreBench } from './event-store.bench';
 
 const benches: Record<string, (seconds: number) => Promise<void>> = {
   'event-store': eventStoreBench,
+  ingest: (seconds) => import('./ingest.bench').then((m) => m.ingestBench(seconds)),
 };
 
 async function main() {

@@ -4,7 +4,10 @@ import { loadConfig, startInfrastructure, type RuntimeInfrastructure } from '@hy
 /** A fresh database for one benchmark run, on DATABASE_URL or on embedded PostgreSQL. */
 export async function benchDatabase(name: string): Promise<{ url: string; close(): Promise<void> }> {
   const config = loadConfig();
-  const infra: RuntimeInfrastructure = await startInfrastructure(config, { needsMqtt: false });
+  const infra: RuntimeInfrastructure = await startInfrastructure(config, {
+    needsMqtt: false,
+    embeddedPostgres: 'share',
+  });
   const admin = new URL(infra.databaseUrl);
   const dbName = `hf_bench_${name.replace(/\W/g, '_')}_${Date.now().toString(36)}`;
   const c = new Client({ connectionString: admin.toString() });

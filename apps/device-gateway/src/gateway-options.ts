@@ -31,7 +31,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   rateLimitPerSecond: 50,
   rateLimitBurst: 200,
   replyRetentionMs: 48 * 3600_000,
-  mqttConnections: 4,
+  mqttConnections: 16,
   sharedGroup: 'hyperfleet-gateway',
   instanceId: 'gw-1',
   sessionExpirySeconds: 24 * 3600,

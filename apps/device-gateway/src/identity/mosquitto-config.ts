@@ -96,6 +96,10 @@ export function renderMosquittoConf(o: MosquittoConfOptions): string {
     '# Replies are small and awaited one at a time: without this, Nagle adds ~40 ms to each round trip.',
     'set_tcp_nodelay true',
     '',
+    "# The gateway's persistent sessions hold what arrives while it restarts; 1000 (the default) would",
+    '# drop messages of a large fleet reconnecting at once.',
+    'max_queued_messages 1000000',
+    '',
     ...(o.dataDir
       ? [
           '# Durable sessions (agents use cleanSession false) and the retained desired state survive a restart.',

@@ -119,8 +119,8 @@ export class DeviceIngress {
   private process(decoded: DecodedDeviceMessage): Promise<Reply> {
     const { deviceId, kind, message } = decoded;
     const { msgId, epoch, seq } = message;
-    return this.sessions.withDevice(deviceId, async (tx) => {
-      const previous = await tx.previousReply(msgId);
+    return this.sessions.withDevice(deviceId, msgId, async (tx) => {
+      const previous = tx.previousReply;
       if (previous) return Reply.duplicate(previous, { kind });
 
       const verdict = checkSequence(tx.session.state, { kind, epoch, seq });
@@ -128,7 +128,7 @@ export class DeviceIngress {
         const reply = Reply.protocol(msgId, verdict.code, verdict.details, { kind });
         // NOT_REGISTERED is retryable and applied nothing: not remembered (docs/protocol.md).
         if (verdict.code !== 'NOT_REGISTERED')
-          await tx.record({ msgId, kind, epoch, seq, reply, state: null });
+          await tx.record({ kind, epoch, seq, reply, state: null });
         return reply;
       }
 
@@ -146,7 +146,7 @@ export class DeviceIngress {
         : Reply.accepted(msgId, { kind });
       const online =
         kind === 'birth' ? true : kind === 'status' ? decoded.message.payload.state === 'online' : undefined;
-      await tx.record({ msgId, kind, epoch, seq, reply, state: verdict.state, online });
+      await tx.record({ kind, epoch, seq, reply, state: verdict.state, online });
       return reply;
     });
   }

@@ -84,6 +84,9 @@ export class MqttClientIngress implements DevicePublisher {
       clientId: `${this.o.sharedGroup}-${this.o.instanceId}-${i}`,
       protocolVersion: this.o.protocolVersion,
       clean: false,
+      // mqtt.js reads a PINGRESP only after the messages queued before it: a backlog (a birth storm)
+      // must not look like a dead broker.
+      keepalive: 300,
       ...(shared ? { properties: { sessionExpiryInterval: this.o.sessionExpirySeconds ?? 24 * 3600 } } : {}),
       reconnectPeriod: 1000,
       connectTimeout: 10_000,

@@ -10,10 +10,9 @@ export interface DeviceSession {
 export interface SessionTransaction {
   readonly session: DeviceSession;
   /** The reply given to this message id before, if any. */
-  previousReply(msgId: string): Promise<Reply | null>;
+  readonly previousReply: Reply | null;
   /** Stores the message's verdict with the new sequence state; commits with the transaction. */
   record(input: {
-    msgId: string;
     kind: string;
     epoch: number;
     seq: number;
@@ -21,13 +20,13 @@ export interface SessionTransaction {
     state: SequenceState | null;
     online?: boolean;
   }): Promise<void>;
-  touch(online?: boolean): Promise<void>;
 }
 
 /**
  * The gateway's own state in PostgreSQL: per-device sequence state, the dedupe log of replies, and
  * connectivity. Row locks on hf.device_sessions serialise one device's messages across every
  * gateway instance, so the sequence rule is decided on the state the previous message left.
+ * A message costs four round trips of its own: BEGIN, lock-and-read, record, COMMIT.
  */
 export class SessionStore {
   constructor(private readonly pool: Pool) {}
@@ -36,29 +35,36 @@ export class SessionStore {
     await this.pool.end();
   }
 
-  async withDevice<T>(deviceId: string, fn: (tx: SessionTransaction) => Promise<T>): Promise<T> {
+  async withDevice<T>(
+    deviceId: string,
+    msgId: string,
+    fn: (tx: SessionTransaction) => Promise<T>,
+  ): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(
-        `INSERT INTO hf.device_sessions (device_id) VALUES ($1) ON CONFLICT (device_id) DO NOTHING`,
-        [deviceId],
-      );
+      // The upsert takes the row lock whether the row is new or not, and the reply to this message
+      // id (a redelivery) comes back in the same round trip.
       const { rows } = await client.query<{
         epoch: string;
         last_seq: string;
         registered: boolean;
         online: boolean;
+        previous: Reply | null;
       }>(
-        `SELECT epoch, last_seq, registered, online FROM hf.device_sessions WHERE device_id = $1 FOR UPDATE`,
-        [deviceId],
+        `WITH s AS (
+           INSERT INTO hf.device_sessions AS d (device_id) VALUES ($1)
+           ON CONFLICT (device_id) DO UPDATE SET device_id = d.device_id
+           RETURNING epoch, last_seq, registered, online)
+         SELECT s.*, (SELECT reply FROM hf.device_messages WHERE device_id = $1 AND msg_id = $2) AS previous FROM s`,
+        [deviceId, msgId],
       );
       const row = rows[0];
       const session: DeviceSession = {
         state: row.registered ? { epoch: Number(row.epoch), lastSeq: Number(row.last_seq) } : null,
         online: row.online,
       };
-      const result = await fn(this.transaction(client, deviceId, session));
+      const result = await fn(this.transaction(client, deviceId, msgId, session, row.previous));
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -69,40 +75,35 @@ export class SessionStore {
     }
   }
 
-  private transaction(client: PoolClient, deviceId: string, session: DeviceSession): SessionTransaction {
+  private transaction(
+    client: PoolClient,
+    deviceId: string,
+    msgId: string,
+    session: DeviceSession,
+    previousReply: Reply | null,
+  ): SessionTransaction {
     return {
       session,
-      async previousReply(msgId) {
-        const { rows } = await client.query<{ reply: Reply }>(
-          `SELECT reply FROM hf.device_messages WHERE device_id = $1 AND msg_id = $2`,
-          [deviceId, msgId],
-        );
-        return rows[0]?.reply ?? null;
-      },
+      previousReply,
       async record(input) {
         await client.query(
-          `INSERT INTO hf.device_messages (device_id, msg_id, kind, epoch, seq, reply) VALUES ($1, $2, $3, $4, $5, $6)`,
-          [deviceId, input.msgId, input.kind, input.epoch, input.seq, JSON.stringify(input.reply)],
-        );
-        if (input.state) {
-          await client.query(
-            `UPDATE hf.device_sessions SET epoch = $2, last_seq = $3, registered = true,
-               online = COALESCE($4, online), last_seen_at = now(), updated_at = now()
-             WHERE device_id = $1`,
-            [deviceId, input.state.epoch, input.state.lastSeq, input.online ?? null],
-          );
-        } else {
-          await client.query(
-            `UPDATE hf.device_sessions SET last_seen_at = now(), updated_at = now() WHERE device_id = $1`,
-            [deviceId],
-          );
-        }
-      },
-      async touch(online) {
-        await client.query(
-          `UPDATE hf.device_sessions SET last_seen_at = now(), online = COALESCE($2, online), updated_at = now()
-            WHERE device_id = $1`,
-          [deviceId, online ?? null],
+          `WITH m AS (
+             INSERT INTO hf.device_messages (device_id, msg_id, kind, epoch, seq, reply) VALUES ($1, $2, $3, $4, $5, $6))
+           UPDATE hf.device_sessions SET
+             epoch = COALESCE($7, epoch), last_seq = COALESCE($8, last_seq), registered = registered OR $7 IS NOT NULL,
+             online = COALESCE($9, online), last_seen_at = now(), updated_at = now()
+           WHERE device_id = $1`,
+          [
+            deviceId,
+            msgId,
+            input.kind,
+            input.epoch,
+            input.seq,
+            JSON.stringify(input.reply),
+            input.state?.epoch ?? null,
+            input.state?.lastSeq ?? null,
+            input.online ?? null,
+          ],
         );
       },
     };

@@ -6,6 +6,7 @@ import { RT_VM_COMMAND_HANDLERS } from './rt-vm/rt-vm.handlers';
 import { SERVICE_VM_COMMAND_HANDLERS } from './service-vm/service-vm.handlers';
 import { DOMAIN_CLOCK, systemClock, type Clock } from './shared/clock';
 import { DOMAIN_EVENT_STORE, type EventStreamStore } from './shared/event-stream-store';
+import { DOMAIN_STREAM_CACHE, StreamCache } from './shared/stream-cache';
 
 export const DOMAIN_COMMAND_HANDLERS = [
   ...HYPERVISOR_COMMAND_HANDLERS,
@@ -29,6 +30,8 @@ export interface DomainModuleOptions {
   readonly imports?: ModuleMetadata['imports'];
   /** Where "now" comes from; the system clock by default. */
   readonly clock?: Clock;
+  /** Aggregate states kept per process (0: read every stream on every command). */
+  readonly streamCacheSize?: number;
 }
 
 /**
@@ -49,6 +52,7 @@ export class DomainModule {
       providers: [
         ...store,
         { provide: DOMAIN_CLOCK, useValue: options.clock ?? systemClock },
+        { provide: DOMAIN_STREAM_CACHE, useValue: new StreamCache(options.streamCacheSize ?? 20_000) },
         ...DOMAIN_COMMAND_HANDLERS,
       ],
       exports: [...(options.eventStore ? [DOMAIN_EVENT_STORE] : []), DOMAIN_CLOCK],

@@ -11,6 +11,7 @@ export * from './shared/event-stream-store';
 export * from './shared/aggregate';
 export * from './shared/command-handling';
 export * from './shared/handler';
+export * from './shared/stream-cache';
 
 export * from './hypervisor/hypervisor.events';
 export * from './hypervisor/hypervisor.commands';

@@ -43,6 +43,7 @@ abstract class HypervisorCommandHandler<C extends HypervisorCommand> extends Dom
   execute(command: C): Promise<CommandOutcome> {
     return executeCommand({
       store: this.store,
+      cache: this.cache,
       clock: this.clock,
       aggregate: () => new HypervisorAggregate(command.props.deviceId),
       command,

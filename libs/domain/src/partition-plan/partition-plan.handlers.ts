@@ -43,6 +43,7 @@ abstract class PartitionPlanCommandHandler<C extends PartitionPlanCommand> exten
   execute(command: C): Promise<CommandOutcome> {
     return executeCommand({
       store: this.store,
+      cache: this.cache,
       clock: this.clock,
       aggregate: () => new PartitionPlanAggregate(command.props.planId),
       command,
@@ -68,13 +69,14 @@ export class AssignPartitionPlanHandler extends DomainCommandHandler<AssignParti
     let pinned = command.props.revision;
     return executeCommand({
       store: this.store,
+      cache: this.cache,
       clock: this.clock,
       aggregate: () => new HypervisorAggregate(command.props.deviceId),
       command,
       retry: PARTITION_PLAN_RETRY_POLICY.AssignPartitionPlan,
       decide: async (device, context) => {
         const planAggregate = new PartitionPlanAggregate(command.props.planId);
-        const plan = planAggregate.loadFromStream(await this.store.readStream(planAggregate.streamId)).state;
+        const plan = await this.current(planAggregate);
         if (pinned === undefined && plan.exists) pinned = plan.revisions.length;
         const pinnedCommand =
           pinned === command.props.revision

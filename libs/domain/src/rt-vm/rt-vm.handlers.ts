@@ -51,6 +51,7 @@ abstract class RtVmCommandHandler<C extends RtVmCommand> extends DomainCommandHa
   execute(command: C): Promise<CommandOutcome> {
     return executeCommand({
       store: this.store,
+      cache: this.cache,
       clock: this.clock,
       aggregate: () => new RtVmAggregate(command.props.deviceId, command.props.vmName),
       command,
@@ -66,7 +67,7 @@ abstract class RtVmCommandHandler<C extends RtVmCommand> extends DomainCommandHa
 export class RegisterRtVmHandler extends RtVmCommandHandler<RegisterRtVm> {
   protected override async context(command: RegisterRtVm): Promise<RtVmContext> {
     const device = new HypervisorAggregate(command.props.deviceId);
-    return { device: device.loadFromStream(await this.store.readStream(device.streamId)).state };
+    return { device: await this.current(device) };
   }
 }
 

@@ -37,6 +37,7 @@ abstract class ServiceVmCommandHandler<C extends ServiceVmCommand> extends Domai
   execute(command: C): Promise<CommandOutcome> {
     return executeCommand({
       store: this.store,
+      cache: this.cache,
       clock: this.clock,
       aggregate: () => new ServiceVmAggregate(command.props.deviceId),
       command,
@@ -52,7 +53,7 @@ abstract class ServiceVmCommandHandler<C extends ServiceVmCommand> extends Domai
 export class ReportServiceVmBootedHandler extends ServiceVmCommandHandler<ReportServiceVmBooted> {
   protected override async context(command: ReportServiceVmBooted): Promise<ServiceVmContext> {
     const device = new HypervisorAggregate(command.props.deviceId);
-    return { device: device.loadFromStream(await this.store.readStream(device.streamId)).state };
+    return { device: await this.current(device) };
   }
 }
 

@@ -47,6 +47,13 @@ export class EventSourcedAggregate<S, E extends DomainEvent> extends AggregateRo
     return this;
   }
 
+  /** Starts from a cached state at a known version instead of replaying the stream. */
+  restore(state: S, version: bigint): this {
+    this.current = state;
+    this.loadedVersion = version;
+    return this;
+  }
+
   /** Runs evolve for the event; new (not historical) events are kept as uncommitted. */
   override apply<T extends E = E>(event: T, options: ApplyOptions = {}): void {
     const fromHistory = typeof options === 'boolean' ? options : (options.fromHistory ?? false);

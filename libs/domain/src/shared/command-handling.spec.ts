@@ -8,6 +8,7 @@ import { executeCommand, redecide, rejectOnConflict, type RetryPolicy } from './
 import type { CommandMeta } from './command';
 import { isWrongExpectedVersion } from './event-stream-store';
 import { DomainRejection, reject } from './rejection';
+import { StreamCache } from './stream-cache';
 
 const ref = { deviceId: 'ipc-7', vmName: 'RT_VM1' };
 const streamId = 'rt-vm-ipc-7.RT_VM1';
@@ -206,5 +207,87 @@ describe('isWrongExpectedVersion', () => {
     );
     expect(isWrongExpectedVersion(null)).toBe(false);
     expect(isWrongExpectedVersion('WRONG_EXPECTED_VERSION')).toBe(false);
+  });
+});
+
+describe('executeCommand with a stream cache', () => {
+  const runCached = (
+    store: InMemoryEventStreamStore,
+    cache: StreamCache,
+    command: RtVmCommand,
+    retry: RetryPolicy = redecide('test'),
+  ) =>
+    executeCommand({
+      store,
+      cache,
+      clock: fixedClock(now),
+      aggregate: () => new RtVmAggregate(ref.deviceId, ref.vmName),
+      command,
+      retry,
+      decide: (state, context) => decideRtVm(command, state, context),
+    });
+
+  const countingReads = (store: InMemoryEventStreamStore) => {
+    let reads = 0;
+    const read = store.readStream.bind(store);
+    store.readStream = (id, options) => {
+      reads++;
+      return read(id, options);
+    };
+    return () => reads;
+  };
+
+  it('decides on the cached state without reading the stream again', async () => {
+    const store = await storeWithVm();
+    const cache = new StreamCache();
+    const reads = countingReads(store);
+    await runCached(store, cache, new ReportRtVmLatency({ ...ref, worstCaseUs: 10 }));
+    await runCached(store, cache, new ReportRtVmLatency({ ...ref, worstCaseUs: 90 }));
+    await runCached(store, cache, new ReportRtVmLatency({ ...ref, worstCaseUs: 11 }));
+    expect(reads()).toBe(1);
+    expect((await store.readStream(streamId)).map((e) => e.type)).toEqual([
+      'RtVmRegistered',
+      'RtVmLatencyReported',
+      'RtVmLatencyReported',
+      'RtVmLatencyBudgetBreached',
+      'RtVmLatencyReported',
+    ]);
+  });
+
+  it('reloads when another writer moved the stream, even under a reject-on-conflict policy', async () => {
+    const store = await storeWithVm();
+    const cache = new StreamCache();
+    await runCached(store, cache, new ReportRtVmLatency({ ...ref, worstCaseUs: 10 }));
+    // another process starts the VM behind this cache's back
+    await store.append(streamId, 2n, [toStore(rtVmEvent('RtVmStarted', { ...ref, at: now }))]);
+    const never = rejectOnConflict('test', () => reject('CONCURRENCY_CONFLICT', 'not a race'));
+    await expect(runCached(store, cache, new StartRtVm(ref), never)).rejects.toMatchObject({
+      code: 'RTVM_NOT_STOPPED',
+    });
+    expect((await store.readStream(streamId)).map((e) => e.type)).toEqual([
+      'RtVmRegistered',
+      'RtVmLatencyReported',
+      'RtVmStarted',
+    ]);
+  });
+
+  it('answers a repeated command id with its first outcome, appending nothing', async () => {
+    const store = await storeWithVm();
+    const cache = new StreamCache();
+    const meta: CommandMeta = { commandId: 'dev/msg-1/latency' };
+    const first = await runCached(store, cache, new ReportRtVmLatency({ ...ref, worstCaseUs: 90 }, meta));
+    const again = await runCached(store, cache, new ReportRtVmLatency({ ...ref, worstCaseUs: 90 }, meta));
+    expect(first.duplicate).toBe(false);
+    expect(again).toMatchObject({ duplicate: true, events: first.events });
+    expect(await store.readStream(streamId)).toHaveLength(3);
+  });
+
+  it('keeps the most recently used streams within its capacity', () => {
+    const cache = new StreamCache(2);
+    cache.set('a', { version: 1n, state: 'a' });
+    cache.set('b', { version: 1n, state: 'b' });
+    cache.get('a');
+    cache.set('c', { version: 1n, state: 'c' });
+    expect([cache.get('a')?.state, cache.get('b'), cache.get('c')?.state]).toEqual(['a', undefined, 'c']);
   });
 });

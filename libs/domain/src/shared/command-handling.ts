@@ -7,8 +7,14 @@ import type { Clock } from './clock';
 import type { DecideContext, Decision } from './decider';
 import type { EventSourcedAggregate } from './aggregate';
 import type { DomainEvent } from './event';
-import { isWrongExpectedVersion, type EventStreamStore, type StoredEvent } from './event-stream-store';
+import {
+  isDuplicateMessageId,
+  isWrongExpectedVersion,
+  type EventStreamStore,
+  type StoredEvent,
+} from './event-stream-store';
 import { toJsonObject, type JsonObject } from './json';
+import type { StreamCache } from './stream-cache';
 import { reject, type DomainRejection } from './rejection';
 
 /**
@@ -42,6 +48,8 @@ export interface ExecuteCommandOptions<S, E extends DomainEvent> {
   readonly aggregate: () => EventSourcedAggregate<S, E>;
   readonly command: { readonly type: string; readonly meta: CommandMeta; readonly props?: object };
   readonly retry: RetryPolicy;
+  /** States this process last saw per stream: a hit saves reading the stream (see StreamCache). */
+  readonly cache?: StreamCache;
   /** Decides on the freshly loaded state. Runs again on every retry, so it may read other streams. */
   decide(state: S, context: DecideContext): Decision<E> | Promise<Decision<E>>;
 }
@@ -57,22 +65,43 @@ export async function executeCommand<S, E extends DomainEvent>(
   const maxAttempts =
     retry.onConflict === 'redecide' && expectedVersion === undefined ? retry.maxAttempts : 1;
 
-  for (let attempt = 1; ; attempt++) {
+  const cache = options.cache;
+  /** The earlier outcome of this command id, read from the stream (the rare, redelivered path). */
+  const earlierOutcome = async (): Promise<CommandOutcome> => {
     const stored = await store.readStream(streamId);
-    if (commandId !== undefined) {
-      const earlier = eventsOfCommand(stored, commandId);
-      if (earlier.length > 0) {
-        return { streamId, version: versionOf(stored), events: earlier, duplicate: true };
-      }
-    }
+    const earlier = commandId === undefined ? [] : eventsOfCommand(stored, commandId);
+    return { streamId, version: versionOf(stored), events: earlier, duplicate: true };
+  };
 
-    const aggregate = options.aggregate().loadFromStream(stored);
+  let useCache = true;
+  for (let attempt = 1; ;) {
+    // A cached state is tried first, once; a conflict then means the cache was stale, not a race.
+    const cached = useCache ? cache?.get(streamId) : undefined;
+    useCache = false;
+    let aggregate: EventSourcedAggregate<S, E>;
+    if (cached) {
+      aggregate = options.aggregate().restore(cached.state as S, cached.version);
+    } else {
+      const stored = await store.readStream(streamId);
+      if (commandId !== undefined) {
+        const earlier = eventsOfCommand(stored, commandId);
+        if (earlier.length > 0) {
+          return { streamId, version: versionOf(stored), events: earlier, duplicate: true };
+        }
+      }
+      aggregate = options.aggregate().loadFromStream(stored);
+    }
     if (expectedVersion !== undefined && aggregate.version !== BigInt(expectedVersion)) {
+      if (cached) {
+        cache?.delete(streamId);
+        continue; // reload once, not counted as an attempt
+      }
       throw staleVersion(streamId, expectedVersion, aggregate.version);
     }
 
     const events = aggregate.record(await options.decide(aggregate.state, context));
     if (events.length === 0) {
+      cache?.set(streamId, { version: aggregate.version, state: aggregate.state });
       return { streamId, version: Number(aggregate.version), events: [], duplicate: false };
     }
 
@@ -98,15 +127,24 @@ export async function executeCommand<S, E extends DomainEvent>(
         aggregate.version === 0n ? 'no-stream' : aggregate.version,
         toStore,
       );
+      if (result.duplicate) {
+        // This command id was applied before (on a state the cache did not show): its first outcome.
+        cache?.delete(streamId);
+        return earlierOutcome();
+      }
       aggregate.markPersisted(result.nextExpectedVersion);
+      cache?.set(streamId, { version: result.nextExpectedVersion, state: aggregate.state });
       return {
         streamId,
         version: Number(result.nextExpectedVersion),
         events: [...events],
-        duplicate: result.duplicate,
+        duplicate: false,
       };
     } catch (error) {
+      cache?.delete(streamId);
+      if (isDuplicateMessageId(error)) return earlierOutcome();
       if (!isWrongExpectedVersion(error)) throw error;
+      if (cached) continue; // the cache was stale: reload and decide again, whatever the retry policy
       if (expectedVersion !== undefined) throw staleVersion(streamId, expectedVersion, null);
       if (retry.onConflict === 'reject') throw retry.rejection(streamId);
       if (attempt >= maxAttempts) {
@@ -116,6 +154,7 @@ export async function executeCommand<S, E extends DomainEvent>(
           { streamId, attempts: attempt },
         );
       }
+      attempt++;
       // Someone else appended first: spread the retries a little and decide again on the new state.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
     }

@@ -37,8 +37,8 @@ export interface StreamAppendResult {
 }
 
 export interface EventStreamStore {
-  /** Every event of the stream in order; an empty array when the stream does not exist. */
-  readStream(streamId: string): Promise<readonly StoredEvent[]>;
+  /** The stream's events in order (from `fromVersion`, inclusive); empty when it does not exist. */
+  readStream(streamId: string, options?: { fromVersion?: bigint }): Promise<readonly StoredEvent[]>;
   /**
    * Appends atomically if the stream is at `expected`; otherwise throws an error whose `code` is
    * `WRONG_EXPECTED_VERSION` (the store's WrongExpectedVersionError) and writes nothing.
@@ -61,5 +61,14 @@ export function isWrongExpectedVersion(error: unknown): boolean {
     typeof error === 'object' &&
     error !== null &&
     (error as { code?: unknown }).code === WRONG_EXPECTED_VERSION
+  );
+}
+
+export const DUPLICATE_MESSAGE_ID = 'DUPLICATE_MESSAGE_ID';
+
+/** The store refused a batch that repeats message ids appended before in another shape. */
+export function isDuplicateMessageId(error: unknown): boolean {
+  return (
+    typeof error === 'object' && error !== null && (error as { code?: unknown }).code === DUPLICATE_MESSAGE_ID
   );
 }

@@ -42,8 +42,14 @@ export class InMemoryEventStreamStore implements EventStreamStore {
   /** Called before each append is applied; tests use it to interleave a concurrent writer. */
   beforeAppend?: (streamId: string) => Promise<void> | void;
 
-  async readStream(streamId: string): Promise<readonly StoredEvent[]> {
-    return (this.streams.get(streamId) ?? []).map((e) => ({ ...e, data: structuredClone(e.data) }));
+  async readStream(
+    streamId: string,
+    options: { fromVersion?: bigint } = {},
+  ): Promise<readonly StoredEvent[]> {
+    const from = options.fromVersion ?? 1n;
+    return (this.streams.get(streamId) ?? [])
+      .filter((e) => e.streamPosition >= from)
+      .map((e) => ({ ...e, data: structuredClone(e.data) }));
   }
 
   async append(

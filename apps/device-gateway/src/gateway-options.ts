@@ -18,9 +18,9 @@ export interface GatewayOptions {
   /** Embedded broker: devices log in with their credential. Off only in tests of the protocol itself. */
   readonly authenticateDevices: boolean;
   /**
-   * Devices whose messages are decided at once. Each holds its session row lock on a connection of
-   * the gateway's own pool of this size while its commands use the shared pool, so the two never
-   * starve each other; more devices wait their turn.
+   * Batches of device messages decided at once. Each holds its devices' session row locks on a
+   * connection of the gateway's own pool of this size while its commands use the shared pool, so
+   * the two never starve each other; what arrives meanwhile forms the next batches.
    */
   readonly deviceConcurrency: number;
 }
@@ -36,7 +36,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   instanceId: 'gw-1',
   sessionExpirySeconds: 24 * 3600,
   authenticateDevices: true,
-  deviceConcurrency: 8,
+  deviceConcurrency: 4,
 };
 
 export const GATEWAY_OPTIONS = Symbol('GatewayOptions');

@@ -7,13 +7,13 @@ import {
   encodeReply,
   type DecodedDeviceMessage,
   type OutboundMessage,
+  type SequenceState,
 } from '@hyperfleet/contracts';
-import type { EventTransport } from '@hyperfleet/messaging';
+import type { EventTransport, TransportRecord } from '@hyperfleet/messaging';
 import { CommandLog } from '../egress/command-log';
 import { GATEWAY_OPTIONS, GATEWAY_TRANSPORT, type GatewayOptions } from '../gateway-options';
-import { SessionStore } from '../sessions/session-store';
-import { applyCommands, effectOf } from './effects';
-import { KeyedLock } from './keyed-lock';
+import { SessionStore, type BatchTransaction, type BatchVerdict } from '../sessions/session-store';
+import { applyCommands, effectOf, type Effect } from './effects';
 import { RateLimiter } from './rate-limiter';
 
 export interface IngressInput {
@@ -24,6 +24,17 @@ export interface IngressInput {
   /** A retained copy the broker replays on subscribe: processed, never answered. */
   readonly retained?: boolean;
 }
+
+interface Pending {
+  readonly decoded: DecodedDeviceMessage;
+  resolve(reply: Reply): void;
+  reject(err: unknown): void;
+}
+
+/** Messages decided in one transaction at most. */
+const MAX_BATCH = 128;
+/** Devices whose commands run at once within a batch (each holds a shared-pool connection per statement). */
+const COMMAND_CONCURRENCY = 8;
 
 export interface IngressResult {
   /** What to publish before acknowledging the message; null: nothing (unaddressable or a replay). */
@@ -40,7 +51,9 @@ export interface IngressResult {
 @Injectable()
 export class DeviceIngress {
   private readonly log = new Logger('DeviceIngress');
-  private readonly lock = new KeyedLock();
+  private readonly queue: Pending[] = [];
+  private readonly busy = new Set<string>();
+  private batchesInFlight = 0;
   private readonly limiter: RateLimiter;
   private readonly counters = { accepted: 0, rejected: 0, duplicates: 0, internalErrors: 0 };
   private readonly birthListeners: ((deviceId: string) => void)[] = [];
@@ -61,7 +74,7 @@ export class DeviceIngress {
   }
 
   stats() {
-    return { ...this.counters, devicesInFlight: this.lock.size };
+    return { ...this.counters, devicesInFlight: this.busy.size, queued: this.queue.length };
   }
 
   async handle(input: IngressInput): Promise<IngressResult> {
@@ -88,7 +101,7 @@ export class DeviceIngress {
       );
     }
     try {
-      const reply = await this.lock.run(deviceId, () => this.process(decoded));
+      const reply = await this.enqueue(decoded);
       if (decoded.kind === 'birth' && reply.status === 'accepted' && !reply.duplicate) {
         for (const l of this.birthListeners) l(deviceId);
       }
@@ -116,38 +129,152 @@ export class DeviceIngress {
     };
   }
 
-  private process(decoded: DecodedDeviceMessage): Promise<Reply> {
-    const { deviceId, kind, message } = decoded;
-    const { msgId, epoch, seq } = message;
-    return this.sessions.withDevice(deviceId, msgId, async (tx) => {
-      const previous = tx.previousReply;
-      if (previous) return Reply.duplicate(previous, { kind });
-
-      const verdict = checkSequence(tx.session.state, { kind, epoch, seq });
-      if (!verdict.ok) {
-        const reply = Reply.protocol(msgId, verdict.code, verdict.details, { kind });
-        // NOT_REGISTERED is retryable and applied nothing: not remembered (docs/protocol.md).
-        if (verdict.code !== 'NOT_REGISTERED')
-          await tx.record({ kind, epoch, seq, reply, state: null });
-        return reply;
-      }
-
-      const effect = effectOf(decoded, this.options);
-      if (effect.telemetry.length) await this.transport.publish('telemetry', effect.telemetry);
-      const rejection = await applyCommands(this.bus, effect);
-      if (effect.commandAck) await this.commands.ack(deviceId, effect.commandAck);
-
-      const reply = rejection
-        ? Reply.fromRejection(
-            msgId,
-            { code: rejection.code, message: rejection.message, details: rejection.details },
-            { kind },
-          )
-        : Reply.accepted(msgId, { kind });
-      const online =
-        kind === 'birth' ? true : kind === 'status' ? decoded.message.payload.state === 'online' : undefined;
-      await tx.record({ kind, epoch, seq, reply, state: verdict.state, online });
-      return reply;
+  private enqueue(decoded: DecodedDeviceMessage): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      this.queue.push({ decoded, resolve, reject });
+      this.pump();
     });
   }
+
+  /**
+   * Forms batches from what is waiting: a device already in a batch in flight waits for the next one
+   * (with all its later messages, so its order holds); everyone else joins. Batching is what makes a
+   * message cheap: one transaction, a handful of statements, for up to MAX_BATCH messages.
+   */
+  private pump(): void {
+    while (this.batchesInFlight < this.options.deviceConcurrency && this.queue.length > 0) {
+      const batch: Pending[] = [];
+      const held = new Set<string>();
+      const ids = new Set<string>();
+      for (let i = 0; i < this.queue.length && batch.length < MAX_BATCH;) {
+        const p = this.queue[i];
+        const { deviceId } = p.decoded;
+        const key = `${deviceId}\u0000${p.decoded.message.msgId}`;
+        if (held.has(deviceId) || this.busy.has(deviceId) || ids.has(key)) {
+          held.add(deviceId);
+          i++;
+          continue;
+        }
+        ids.add(key);
+        batch.push(p);
+        this.queue.splice(i, 1);
+      }
+      if (batch.length === 0) return;
+      const devices = new Set(batch.map((p) => p.decoded.deviceId));
+      devices.forEach((d) => this.busy.add(d));
+      this.batchesInFlight++;
+      void this.processBatch(batch).finally(() => {
+        devices.forEach((d) => this.busy.delete(d));
+        this.batchesInFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async processBatch(batch: readonly Pending[]): Promise<void> {
+    try {
+      const replies = await this.sessions.withDevices(
+        batch.map((p) => ({ deviceId: p.decoded.deviceId, msgId: p.decoded.message.msgId })),
+        (tx) => this.decideBatch(batch, tx),
+      );
+      batch.forEach((p, i) => p.resolve(replies[i]));
+    } catch (err) {
+      batch.forEach((p) => p.reject(err));
+    }
+  }
+
+  private async decideBatch(batch: readonly Pending[], tx: BatchTransaction): Promise<Reply[]> {
+    const replies: Reply[] = new Array(batch.length);
+    const verdicts: BatchVerdict[] = [];
+    const byDevice = new Map<string, { index: number; effect: Effect; decoded: DecodedDeviceMessage }[]>();
+    const finals = new Map<string, { state: SequenceState | null; online?: boolean }>();
+    const telemetry: TransportRecord[] = [];
+
+    // 1. The protocol's verdicts, device by device in arrival order, on the state each leaves.
+    const states = new Map<string, SequenceState | null>();
+    batch.forEach((p, index) => {
+      const { deviceId, kind, message } = p.decoded;
+      const { msgId, epoch, seq } = message;
+      const previous = tx.previousReply(deviceId, msgId);
+      if (previous) {
+        replies[index] = Reply.duplicate(previous, { kind });
+        return;
+      }
+      const state = states.has(deviceId) ? states.get(deviceId)! : tx.session(deviceId).state;
+      const verdict = checkSequence(state, { kind, epoch, seq });
+      if (!verdict.ok) {
+        const reply = Reply.protocol(msgId, verdict.code, verdict.details, { kind });
+        replies[index] = reply;
+        // NOT_REGISTERED is retryable and applied nothing: not remembered (docs/protocol.md).
+        if (verdict.code !== 'NOT_REGISTERED') {
+          verdicts.push({ deviceId, msgId, kind, epoch, seq, reply });
+          if (!finals.has(deviceId)) finals.set(deviceId, { state: null });
+        }
+        return;
+      }
+      states.set(deviceId, verdict.state);
+      const effect = effectOf(p.decoded, this.options);
+      telemetry.push(...effect.telemetry);
+      const list = byDevice.get(deviceId) ?? [];
+      list.push({ index, effect, decoded: p.decoded });
+      byDevice.set(deviceId, list);
+      const online =
+        kind === 'birth'
+          ? true
+          : kind === 'status'
+            ? p.decoded.message.payload.state === 'online'
+            : undefined;
+      finals.set(deviceId, { state: verdict.state, online: online ?? finals.get(deviceId)?.online });
+    });
+
+    // 2. Telemetry first: a transport failure fails the batch before any command ran.
+    if (telemetry.length) await this.transport.publish('telemetry', telemetry);
+
+    // 3. Domain commands: one device's in order, several devices at once.
+    await forEachLimited([...byDevice.values()], COMMAND_CONCURRENCY, async (work) => {
+      for (const { index, effect, decoded } of work) {
+        const { deviceId, kind, message } = decoded;
+        const rejection = await applyCommands(this.bus, effect);
+        if (effect.commandAck) await this.commands.ack(deviceId, effect.commandAck);
+        const reply = rejection
+          ? Reply.fromRejection(
+              message.msgId,
+              { code: rejection.code, message: rejection.message, details: rejection.details },
+              { kind },
+            )
+          : Reply.accepted(message.msgId, { kind });
+        replies[index] = reply;
+        verdicts.push({
+          deviceId,
+          msgId: message.msgId,
+          kind,
+          epoch: message.epoch,
+          seq: message.seq,
+          reply,
+        });
+      }
+    });
+
+    // 4. Every verdict and each device's final state, in one statement; the commit makes them durable.
+    if (verdicts.length) {
+      await tx.record(
+        verdicts,
+        [...finals].map(([deviceId, f]) => ({ deviceId, state: f.state, online: f.online })),
+      );
+    }
+    return replies;
+  }
+}
+
+/** Runs `fn` over the items with at most `limit` at a time. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

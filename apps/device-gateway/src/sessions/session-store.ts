@@ -7,26 +7,34 @@ export interface DeviceSession {
 }
 
 /** One device's messages, one at a time: a transaction holding the session row lock. */
-export interface SessionTransaction {
-  readonly session: DeviceSession;
-  /** The reply given to this message id before, if any. */
-  readonly previousReply: Reply | null;
-  /** Stores the message's verdict with the new sequence state; commits with the transaction. */
-  record(input: {
-    kind: string;
-    epoch: number;
-    seq: number;
-    reply: Reply;
-    state: SequenceState | null;
-    online?: boolean;
-  }): Promise<void>;
+export interface BatchVerdict {
+  readonly deviceId: string;
+  readonly msgId: string;
+  readonly kind: string;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly reply: Reply;
+}
+
+/** A device's session after the batch: its new sequence state (null: unchanged) and connectivity. */
+export interface BatchFinalState {
+  readonly deviceId: string;
+  readonly state: SequenceState | null;
+  readonly online?: boolean;
+}
+
+export interface BatchTransaction {
+  session(deviceId: string): DeviceSession;
+  previousReply(deviceId: string, msgId: string): Reply | null;
+  record(verdicts: readonly BatchVerdict[], finals: readonly BatchFinalState[]): Promise<void>;
 }
 
 /**
  * The gateway's own state in PostgreSQL: per-device sequence state, the dedupe log of replies, and
  * connectivity. Row locks on hf.device_sessions serialise one device's messages across every
  * gateway instance, so the sequence rule is decided on the state the previous message left.
- * A message costs four round trips of its own: BEGIN, lock-and-read, record, COMMIT.
+ * A batch of messages costs five statements of its own, whatever its size: BEGIN, lock-and-read,
+ * the earlier replies, record, COMMIT.
  */
 export class SessionStore {
   constructor(private readonly pool: Pool) {}
@@ -35,36 +43,51 @@ export class SessionStore {
     await this.pool.end();
   }
 
-  async withDevice<T>(
-    deviceId: string,
-    msgId: string,
-    fn: (tx: SessionTransaction) => Promise<T>,
+  /**
+   * Several devices' messages in one transaction: their session rows locked in id order (so two
+   * batches never deadlock), the replies to these message ids read, and `record` writing every
+   * verdict and final session state in one statement.
+   */
+  async withDevices<T>(
+    messages: readonly { deviceId: string; msgId: string }[],
+    fn: (tx: BatchTransaction) => Promise<T>,
   ): Promise<T> {
+    const devices = [...new Set(messages.map((m) => m.deviceId))].sort();
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      // The upsert takes the row lock whether the row is new or not, and the reply to this message
-      // id (a redelivery) comes back in the same round trip.
       const { rows } = await client.query<{
+        device_id: string;
         epoch: string;
         last_seq: string;
         registered: boolean;
         online: boolean;
-        previous: Reply | null;
       }>(
-        `WITH s AS (
-           INSERT INTO hf.device_sessions AS d (device_id) VALUES ($1)
-           ON CONFLICT (device_id) DO UPDATE SET device_id = d.device_id
-           RETURNING epoch, last_seq, registered, online)
-         SELECT s.*, (SELECT reply FROM hf.device_messages WHERE device_id = $1 AND msg_id = $2) AS previous FROM s`,
-        [deviceId, msgId],
+        `INSERT INTO hf.device_sessions AS d (device_id) SELECT unnest($1::text[]) ORDER BY 1
+         ON CONFLICT (device_id) DO UPDATE SET device_id = d.device_id
+         RETURNING device_id, epoch, last_seq, registered, online`,
+        [devices],
       );
-      const row = rows[0];
-      const session: DeviceSession = {
-        state: row.registered ? { epoch: Number(row.epoch), lastSeq: Number(row.last_seq) } : null,
-        online: row.online,
-      };
-      const result = await fn(this.transaction(client, deviceId, msgId, session, row.previous));
+      const sessions = new Map<string, DeviceSession>(
+        rows.map((r) => [
+          r.device_id,
+          {
+            state: r.registered ? { epoch: Number(r.epoch), lastSeq: Number(r.last_seq) } : null,
+            online: r.online,
+          },
+        ]),
+      );
+      const { rows: prev } = await client.query<{ device_id: string; msg_id: string; reply: Reply }>(
+        `SELECT m.device_id, m.msg_id, m.reply FROM hf.device_messages m
+           JOIN unnest($1::text[], $2::text[]) AS x(device_id, msg_id) USING (device_id, msg_id)`,
+        [messages.map((m) => m.deviceId), messages.map((m) => m.msgId)],
+      );
+      const previous = new Map(prev.map((r) => [`${r.device_id}\u0000${r.msg_id}`, r.reply]));
+      const result = await fn({
+        session: (deviceId) => sessions.get(deviceId) ?? { state: null, online: false },
+        previousReply: (deviceId, msgId) => previous.get(`${deviceId}\u0000${msgId}`) ?? null,
+        record: (verdicts, finals) => recordBatch(client, verdicts, finals),
+      });
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -73,40 +96,6 @@ export class SessionStore {
     } finally {
       client.release();
     }
-  }
-
-  private transaction(
-    client: PoolClient,
-    deviceId: string,
-    msgId: string,
-    session: DeviceSession,
-    previousReply: Reply | null,
-  ): SessionTransaction {
-    return {
-      session,
-      previousReply,
-      async record(input) {
-        await client.query(
-          `WITH m AS (
-             INSERT INTO hf.device_messages (device_id, msg_id, kind, epoch, seq, reply) VALUES ($1, $2, $3, $4, $5, $6))
-           UPDATE hf.device_sessions SET
-             epoch = COALESCE($7, epoch), last_seq = COALESCE($8, last_seq), registered = registered OR $7 IS NOT NULL,
-             online = COALESCE($9, online), last_seen_at = now(), updated_at = now()
-           WHERE device_id = $1`,
-          [
-            deviceId,
-            msgId,
-            input.kind,
-            input.epoch,
-            input.seq,
-            JSON.stringify(input.reply),
-            input.state?.epoch ?? null,
-            input.state?.lastSeq ?? null,
-            input.online ?? null,
-          ],
-        );
-      },
-    };
   }
 
   /** Online devices not heard from since `before`: their agent died without its will reaching us. */
@@ -139,4 +128,35 @@ export class SessionStore {
     );
     return res.rowCount ?? 0;
   }
+}
+
+async function recordBatch(
+  client: PoolClient,
+  verdicts: readonly BatchVerdict[],
+  finals: readonly BatchFinalState[],
+): Promise<void> {
+  await client.query(
+    `WITH m AS (
+       INSERT INTO hf.device_messages (device_id, msg_id, kind, epoch, seq, reply)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::jsonb[])),
+     u AS (
+       SELECT * FROM unnest($7::text[], $8::bigint[], $9::bigint[], $10::boolean[]) AS x(device_id, epoch, last_seq, online))
+     UPDATE hf.device_sessions d SET
+       epoch = COALESCE(u.epoch, d.epoch), last_seq = COALESCE(u.last_seq, d.last_seq),
+       registered = d.registered OR u.epoch IS NOT NULL, online = COALESCE(u.online, d.online),
+       last_seen_at = now(), updated_at = now()
+     FROM u WHERE d.device_id = u.device_id`,
+    [
+      verdicts.map((v) => v.deviceId),
+      verdicts.map((v) => v.msgId),
+      verdicts.map((v) => v.kind),
+      verdicts.map((v) => v.epoch),
+      verdicts.map((v) => v.seq),
+      verdicts.map((v) => JSON.stringify(v.reply)),
+      finals.map((f) => f.deviceId),
+      finals.map((f) => f.state?.epoch ?? null),
+      finals.map((f) => f.state?.lastSeq ?? null),
+      finals.map((f) => f.online ?? null),
+    ],
+  );
 }

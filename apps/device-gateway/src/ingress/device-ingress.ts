@@ -31,6 +31,8 @@ interface Pending {
   reject(err: unknown): void;
 }
 
+/** How stale a telemetry-only device's last-seen time may get (far below the heartbeat timeout). */
+const TOUCH_INTERVAL_MS = 5000;
 /** Messages decided in one transaction at most. */
 const MAX_BATCH = 128;
 /** Devices whose commands run at once within a batch (each holds a shared-pool connection per statement). */
@@ -54,6 +56,8 @@ export class DeviceIngress {
   private readonly queue: Pending[] = [];
   private readonly busy = new Set<string>();
   private batchesInFlight = 0;
+  /** When each device's last-seen time was last written. */
+  private readonly touched = new Map<string, number>();
   private readonly limiter: RateLimiter;
   private readonly counters = { accepted: 0, rejected: 0, duplicates: 0, internalErrors: 0 };
   private readonly birthListeners: ((deviceId: string) => void)[] = [];
@@ -187,7 +191,7 @@ export class DeviceIngress {
     const replies: Reply[] = new Array(batch.length);
     const verdicts: BatchVerdict[] = [];
     const byDevice = new Map<string, { index: number; effect: Effect; decoded: DecodedDeviceMessage }[]>();
-    const finals = new Map<string, { state: SequenceState | null; online?: boolean }>();
+    const finals = new Map<string, { state: SequenceState | null; online?: boolean; changed: boolean }>();
     const telemetry: TransportRecord[] = [];
 
     // 1. The protocol's verdicts, device by device in arrival order, on the state each leaves.
@@ -208,7 +212,7 @@ export class DeviceIngress {
         // NOT_REGISTERED is retryable and applied nothing: not remembered (docs/protocol.md).
         if (verdict.code !== 'NOT_REGISTERED') {
           verdicts.push({ deviceId, msgId, kind, epoch, seq, reply });
-          if (!finals.has(deviceId)) finals.set(deviceId, { state: null });
+          if (!finals.has(deviceId)) finals.set(deviceId, { state: null, changed: false });
         }
         return;
       }
@@ -224,7 +228,12 @@ export class DeviceIngress {
           : kind === 'status'
             ? p.decoded.message.payload.state === 'online'
             : undefined;
-      finals.set(deviceId, { state: verdict.state, online: online ?? finals.get(deviceId)?.online });
+      const before = finals.get(deviceId);
+      finals.set(deviceId, {
+        state: verdict.state,
+        online: online ?? before?.online,
+        changed: Boolean(before?.changed) || verdict.state !== state || online !== undefined,
+      });
     });
 
     // 2. Telemetry first: a transport failure fails the batch before any command ran.
@@ -257,9 +266,17 @@ export class DeviceIngress {
 
     // 4. Every verdict and each device's final state, in one statement; the commit makes them durable.
     if (verdicts.length) {
+      // A device that only sent telemetry changed nothing but its last-seen time, which the silence
+      // sweeper needs to a few seconds: refreshing it every TOUCH_INTERVAL_MS spares a row update
+      // (and an index entry) per message.
+      const now = Date.now();
+      const due = [...finals].filter(
+        ([d, f]) => f.changed || now - (this.touched.get(d) ?? 0) >= TOUCH_INTERVAL_MS,
+      );
+      for (const [d] of due) this.touched.set(d, now);
       await tx.record(
         verdicts,
-        [...finals].map(([deviceId, f]) => ({ deviceId, state: f.state, online: f.online })),
+        due.map(([deviceId, f]) => ({ deviceId, state: f.state, online: f.online })),
       );
     }
     return replies;

@@ -77,6 +77,8 @@ export class SessionStore {
           },
         ]),
       );
+      // A statement of its own, after the locks: a snapshot taken before waiting on another instance's
+      // lock would miss the reply that instance just committed for a redelivered message.
       const { rows: prev } = await client.query<{ device_id: string; msg_id: string; reply: Reply }>(
         `SELECT m.device_id, m.msg_id, m.reply FROM hf.device_messages m
            JOIN unnest($1::text[], $2::text[]) AS x(device_id, msg_id) USING (device_id, msg_id)`,

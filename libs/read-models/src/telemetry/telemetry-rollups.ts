@@ -134,22 +134,14 @@ export async function applyTelemetryBatch(
 
 async function lockDevices(sql: Sql, ids: string[]): Promise<Map<string, DeviceTally>> {
   type Row = { device_id: string; epoch: string; hwm: string; seen: Buffer | null };
-  const select = (list: string[]) =>
-    sql.query<Row>(
-      `SELECT device_id, epoch, hwm, seen FROM rm.telemetry_ingest_state
-        WHERE device_id = ANY($1::text[]) ORDER BY device_id FOR UPDATE`,
-      [list],
-    );
-  const { rows } = await select(ids);
-  const missing = ids.filter((id) => !rows.some((r) => r.device_id === id));
-  if (missing.length) {
-    // Two instances may meet a new device at once (a rebalance): one inserts, the other waits here.
-    await sql.query(
-      `INSERT INTO rm.telemetry_ingest_state (device_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`,
-      [missing],
-    );
-    rows.push(...(await select(missing)).rows);
-  }
+  // One statement creates the missing rows and locks every row in device order: locking the existing
+  // rows first and inserting the new ones after let two instances wait on each other (a deadlock).
+  const { rows } = await sql.query<Row>(
+    `INSERT INTO rm.telemetry_ingest_state AS s (device_id) SELECT unnest($1::text[])
+       ON CONFLICT (device_id) DO UPDATE SET device_id = s.device_id
+       RETURNING device_id, epoch, hwm, seen`,
+    [ids],
+  );
   return new Map(
     rows.map((r) => [
       r.device_id,

@@ -3,6 +3,7 @@ import { eventStoreBench } from './event-store.bench';
 const benches: Record<string, (seconds: number) => Promise<void>> = {
   'event-store': eventStoreBench,
   ingest: (seconds) => import('./ingest.bench').then((m) => m.ingestBench(seconds)),
+  projections: (seconds) => import('./projections.bench').then((m) => m.projectionsBench(seconds)),
 };
 
 async function main() {

@@ -164,4 +164,30 @@ describe('projection framework (real PostgreSQL, PostgreSQL-log transport)', () 
       ),
     ).toHaveLength(before.length);
   });
+
+  it('a rebuild keeps the secondary indexes (built after the fill) and refuses a second rebuild of the same projection', async () => {
+    const indexes = async () =>
+      (
+        await pool.query<{ def: string }>(
+          `SELECT regexp_replace(pg_get_indexdef(indexrelid), 'INDEX \\S+ ON', 'INDEX ON') AS def
+             FROM pg_index WHERE indrelid = 'rm.device_timeline'::regclass ORDER BY 1`,
+        )
+      ).rows.map((r) => r.def);
+    const before = await indexes();
+    expect(before.some((d) => d.includes('(device_id, occurred_at)'))).toBe(true);
+
+    let second: Promise<unknown> | null = null;
+    await rebuildProjection(pool, deviceTimelineProjection, {
+      batchSize: 50,
+      onProgress: () => {
+        second ??= rebuildProjection(pool, deviceTimelineProjection).catch((e: unknown) => e);
+      },
+    });
+    expect(await second).toMatchObject({ code: 'REBUILD_ALREADY_RUNNING', projection: 'device-timeline' });
+    expect(await indexes()).toEqual(before);
+    // and once it is done, the next rebuild may run
+    await expect(rebuildProjection(pool, deviceTimelineProjection)).resolves.toMatchObject({
+      applied: expect.any(Number),
+    });
+  });
 });

@@ -1,6 +1,6 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { LOG_START, readAllWith, type LogPosition } from '@hyperfleet/event-store';
-import { applyBatch, applyEvents, lockProjection } from './apply';
+import { applyEvents, lockProjection } from './apply';
 import { fromRecorded } from './events';
 import {
   READ_MODEL_SCHEMA,
@@ -35,6 +35,42 @@ export async function rebuildProjection(
   options: { batchSize?: number; onProgress?: (p: RebuildProgress) => void } = {},
 ): Promise<RebuildResult> {
   const batchSize = options.batchSize ?? 2000;
+  const guard = await pool.connect();
+  try {
+    const { rows: got } = await guard.query<{ ok: boolean }>(
+      `SELECT pg_try_advisory_lock(hashtext($1)) AS ok`,
+      [`projection-rebuild:${projection.name}`],
+    );
+    if (!got[0].ok) throw new RebuildAlreadyRunningError(projection.name);
+  } catch (err) {
+    guard.release();
+    throw err;
+  }
+  try {
+    return await rebuildUnderGuard(pool, projection, batchSize, options.onProgress);
+  } finally {
+    await guard
+      .query(`SELECT pg_advisory_unlock(hashtext($1))`, [`projection-rebuild:${projection.name}`])
+      .catch(() => undefined);
+    guard.release();
+  }
+}
+
+/** Another rebuild of the same projection holds its shadow tables. */
+export class RebuildAlreadyRunningError extends Error {
+  readonly code = 'REBUILD_ALREADY_RUNNING';
+  constructor(readonly projection: string) {
+    super(`a rebuild of ${projection} is already running`);
+    this.name = 'RebuildAlreadyRunningError';
+  }
+}
+
+async function rebuildUnderGuard(
+  pool: Pool,
+  projection: Projection,
+  batchSize: number,
+  onProgress: ((p: RebuildProgress) => void) | undefined,
+): Promise<RebuildResult> {
   const key = `${projection.name}#rebuild`;
   const ctx = shadowContext();
   const wants = wantsFilter(projection);
@@ -43,9 +79,21 @@ export async function rebuildProjection(
 
   await pool.query(`DELETE FROM rm.projection_positions WHERE projection = $1`, [key]);
   await pool.query(`DELETE FROM rm.projection_status WHERE projection = $1`, [key]);
+  // Secondary indexes are built once at the end (a sort), not row by row: the fill writes only
+  // what ON CONFLICT needs.
+  const deferredIndexes: string[] = [];
   for (const t of projection.tables) {
     await pool.query(`DROP TABLE IF EXISTS ${ctx.table(t)}`);
     await pool.query(`CREATE TABLE ${ctx.table(t)} (LIKE ${READ_MODEL_SCHEMA}."${t}" INCLUDING ALL)`);
+    const { rows: idx } = await pool.query<{ name: string; def: string }>(
+      `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
+         FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT i.indisunique`,
+      [ctx.table(t)],
+    );
+    for (const i of idx) {
+      await pool.query(`DROP INDEX ${i.name}`);
+      deferredIndexes.push(i.def);
+    }
   }
   const { rows } = await pool.query<{ n: string }>(
     `SELECT count(*) AS n FROM hf.events WHERE $1::text[] IS NULL OR event_type = ANY($1::text[])`,
@@ -53,26 +101,41 @@ export async function rebuildProjection(
   );
   const total = Number(rows[0].n);
 
+  // The fill reads the log once, in order, from 0: nothing can arrive twice, so the per-stream
+  // positions stay in memory and are stored with the swap. The next batch is read while this one
+  // is applied.
+  const positions = new Map<string, number>();
+  let last: ProjectedEvent | null = null;
   let position: LogPosition = LOG_START;
   let read = 0;
   let applied = 0;
+  let next = readAllWith(pool, { after: position, batchSize });
   for (;;) {
-    const batch = await readAllWith(pool, { after: position, batchSize });
+    const batch = await next;
     position = batch.position;
+    if (batch.maybeMore) {
+      next = readAllWith(pool, { after: position, batchSize });
+      next.catch(() => undefined);
+    }
     const events = batch.events.map(fromRecorded).filter((e) => wants(e.type));
     read += events.length;
     if (events.length) {
-      applied += await applyBatchShadow(pool, projection, events, key);
+      await fillShadow(pool, projection, events);
+      for (const e of events) positions.set(e.streamId, e.streamPosition);
+      last = events[events.length - 1];
+      applied += events.length;
     }
-    options.onProgress?.({ read, applied, total, eventsPerSecond: read / Math.max(elapsed(), 1e-6) });
+    onProgress?.({ read, applied, total, eventsPerSecond: read / Math.max(elapsed(), 1e-6) });
     if (!batch.maybeMore) break;
   }
+  for (const def of deferredIndexes) await pool.query(def);
 
   // The swap: under the projection's lock, catch up on what came in since, then trade places.
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await lockProjection(client, projection.name);
+    await storeFill(client, key, positions, applied, last);
     for (;;) {
       const batch = await readAllWith(client, { after: position, batchSize });
       position = batch.position;
@@ -102,7 +165,7 @@ export async function rebuildProjection(
   } finally {
     client.release();
   }
-  options.onProgress?.({
+  onProgress?.({
     read,
     applied,
     total: Math.max(total, read),
@@ -111,12 +174,46 @@ export async function rebuildProjection(
   return { applied, read, seconds: elapsed() };
 }
 
-function applyBatchShadow(
-  pool: Pool,
-  projection: Projection,
-  events: ProjectedEvent[],
+/**
+ * One shadow batch. Asynchronous commit: a crash mid-fill loses the shadow anyway (the next rebuild
+ * starts from 0), and the swap's own commit is synchronous and flushes everything before it.
+ */
+async function fillShadow(pool: Pool, projection: Projection, events: ProjectedEvent[]): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SET LOCAL synchronous_commit = off');
+    await projection.apply(events, client, shadowContext());
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function storeFill(
+  client: PoolClient,
   key: string,
-): Promise<number> {
-  // The shadow has its own lock name: the live runner is not held up while it fills.
-  return applyBatch(pool, projection, events, { ctx: shadowContext(), positionsKey: key, lockName: key });
+  positions: Map<string, number>,
+  applied: number,
+  last: ProjectedEvent | null,
+): Promise<void> {
+  const entries = [...positions.entries()];
+  for (let i = 0; i < entries.length; i += 10_000) {
+    const chunk = entries.slice(i, i + 10_000);
+    await client.query(
+      `INSERT INTO rm.projection_positions (projection, stream_id, position)
+       SELECT $1, s, p FROM unnest($2::text[], $3::bigint[]) AS x(s, p)`,
+      [key, chunk.map(([s]) => s), chunk.map(([, p]) => p)],
+    );
+  }
+  if (last) {
+    await client.query(
+      `INSERT INTO rm.projection_status (projection, events_applied, last_log_position, last_event_at, updated_at)
+       VALUES ($1, $2, $3, $4, now())`,
+      [key, applied, last.logPosition, last.time],
+    );
+  }
 }

@@ -95,7 +95,10 @@ export async function projectionsBench(_seconds: number): Promise<void> {
   const total = num('BENCH_EVENTS', 1_000_000);
   const devices = num('BENCH_PROJ_DEVICES', Math.max(50, Math.round(total / 200)));
   const batchSize = num('BENCH_PROJ_BATCH', 2000);
-  const rates = (env.BENCH_PROJ_RATES ?? '250,1000').split(',').map(Number);
+  const rates = (env.BENCH_PROJ_RATES ?? '250,1000')
+    .split(',')
+    .map(Number)
+    .filter((r) => r > 0);
   const measureSeconds = num('BENCH_PROJ_LAG_SECONDS', 20);
   const warmupSeconds = num('BENCH_PROJ_WARMUP_SECONDS', 5);
   const noop = env.BENCH_PROJ_NOOP !== '0';
@@ -190,10 +193,19 @@ export async function projectionsBench(_seconds: number): Promise<void> {
     // ---- live lag
     const readModelsAt: LogPosition = (await lastCommittedEvent(pool)) ?? LOG_START;
     fs.writeFileSync(fleetFile, JSON.stringify(fleet.snapshot()));
-    load = await LoadProcess.start(db.url, fleetFile);
-    const lagOptions = { pool, load, cpu, rates, warmupSeconds, measureSeconds, readModelsAt, log: progress };
-    lags.push(await measureLag('postgres-log', lagOptions));
-    if (brokers) lags.push(await measureLag('kafka', { ...lagOptions, brokers }));
+    if (rates.length) load = await LoadProcess.start(db.url, fleetFile);
+    const lagOptions = {
+      pool,
+      load: load!,
+      cpu,
+      rates,
+      warmupSeconds,
+      measureSeconds,
+      readModelsAt,
+      log: progress,
+    };
+    if (rates.length) lags.push(await measureLag('postgres-log', lagOptions));
+    if (brokers && rates.length) lags.push(await measureLag('kafka', { ...lagOptions, brokers }));
     else progress('  KAFKA_BROKERS is not set: live lag on the PostgreSQL log only');
   } finally {
     await load?.exit().catch(() => undefined);

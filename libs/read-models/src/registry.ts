@@ -11,6 +11,7 @@ import { SchedulingPolicy1700000000300 } from './scheduling/1700000000300-schedu
 import { SCHEDULING_ENTITIES } from './scheduling/scheduling.entities';
 import { schedulingPolicyProjection } from './scheduling/scheduling.projection';
 import { FleetInventory1700000000200 } from './inventory/1700000000200-fleet-inventory';
+import { InventoryFillfactor1700000000210 } from './inventory/1700000000210-inventory-fillfactor';
 import { INVENTORY_ENTITIES } from './inventory/inventory.entities';
 import { fleetInventoryProjection } from './inventory/inventory.projection';
 import { DeviceTimeline1700000000100 } from './timeline/1700000000100-device-timeline';
@@ -46,6 +47,7 @@ export const READ_MODEL_MIGRATIONS = [
   ProjectionFramework1700000000000,
   DeviceTimeline1700000000100,
   FleetInventory1700000000200,
+  InventoryFillfactor1700000000210,
   SchedulingPolicy1700000000300,
   OtaStatus1700000000310,
   ...TELEMETRY_MIGRATIONS,

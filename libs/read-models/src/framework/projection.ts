@@ -38,6 +38,11 @@ export interface Projection {
   /** Event types it reads ('all': every event); others are skipped without a transaction. */
   readonly handles: readonly string[] | 'all';
   apply(events: readonly ProjectedEvent[], sql: Sql, ctx: ProjectionContext): Promise<void>;
+  /**
+   * Each event writes only rows of its own, whatever came before it: a rebuild may then apply
+   * batches concurrently and out of order.
+   */
+  readonly independentEvents?: boolean;
 }
 
 export const READ_MODEL_SCHEMA = 'rm';

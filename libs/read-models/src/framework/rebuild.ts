@@ -29,12 +29,24 @@ export interface RebuildResult {
  * applies what arrived meanwhile, and renames the tables and the dedupe positions in one
  * transaction: afterwards the live runner skips what the shadow already applied.
  */
+export interface RebuildOptions {
+  /** Events per read of the log (default 2,000). */
+  readonly batchSize?: number;
+  /**
+   * Events per shadow transaction (default 20,000). Larger than a read: a device's events in one
+   * transaction fold into one row update instead of several.
+   */
+  readonly fillSize?: number;
+  readonly onProgress?: (p: RebuildProgress) => void;
+}
+
 export async function rebuildProjection(
   pool: Pool,
   projection: Projection,
-  options: { batchSize?: number; onProgress?: (p: RebuildProgress) => void } = {},
+  options: RebuildOptions = {},
 ): Promise<RebuildResult> {
   const batchSize = options.batchSize ?? 2000;
+  const fillSize = options.fillSize ?? Math.max(batchSize, 20_000);
   const guard = await pool.connect();
   try {
     const { rows: got } = await guard.query<{ ok: boolean }>(
@@ -47,7 +59,7 @@ export async function rebuildProjection(
     throw err;
   }
   try {
-    return await rebuildUnderGuard(pool, projection, batchSize, options.onProgress);
+    return await rebuildUnderGuard(pool, projection, batchSize, fillSize, options.onProgress);
   } finally {
     await guard
       .query(`SELECT pg_advisory_unlock(hashtext($1))`, [`projection-rebuild:${projection.name}`])
@@ -69,6 +81,7 @@ async function rebuildUnderGuard(
   pool: Pool,
   projection: Projection,
   batchSize: number,
+  fillSize: number,
   onProgress: ((p: RebuildProgress) => void) | undefined,
 ): Promise<RebuildResult> {
   const key = `${projection.name}#rebuild`;
@@ -85,6 +98,14 @@ async function rebuildUnderGuard(
   for (const t of projection.tables) {
     await pool.query(`DROP TABLE IF EXISTS ${ctx.table(t)}`);
     await pool.query(`CREATE TABLE ${ctx.table(t)} (LIKE ${READ_MODEL_SCHEMA}."${t}" INCLUDING ALL)`);
+    // LIKE copies neither storage parameters (fillfactor) nor autovacuum settings.
+    const { rows: rel } = await pool.query<{ options: string[] | null }>(
+      `SELECT reloptions AS options FROM pg_class WHERE oid = $1::regclass`,
+      [`${READ_MODEL_SCHEMA}."${t}"`],
+    );
+    if (rel[0]?.options?.length) {
+      await pool.query(`ALTER TABLE ${ctx.table(t)} SET (${rel[0].options.join(', ')})`);
+    }
     const { rows: idx } = await pool.query<{ name: string; def: string }>(
       `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
          FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT i.indisunique`,
@@ -102,32 +123,46 @@ async function rebuildUnderGuard(
   const total = Number(rows[0].n);
 
   // The fill reads the log once, in order, from 0: nothing can arrive twice, so the per-stream
-  // positions stay in memory and are stored with the swap. The next batch is read while this one
-  // is applied.
+  // positions stay in memory and are stored with the swap. Reading goes on while a fill transaction
+  // runs (one at a time: the projections depend on event order).
   const positions = new Map<string, number>();
   let last: ProjectedEvent | null = null;
   let position: LogPosition = LOG_START;
   let read = 0;
   let applied = 0;
-  let next = readAllWith(pool, { after: position, batchSize });
-  for (;;) {
-    const batch = await next;
-    position = batch.position;
-    if (batch.maybeMore) {
-      next = readAllWith(pool, { after: position, batchSize });
-      next.catch(() => undefined);
+  let pending: ProjectedEvent[] = [];
+  // Independent events (each writes only its own rows) may fill on two connections at once.
+  const concurrency = projection.independentEvents ? 2 : 1;
+  const fills: Promise<void>[] = [];
+  try {
+    for (;;) {
+      const batch = await readAllWith(pool, { after: position, batchSize });
+      position = batch.position;
+      for (const r of batch.events) {
+        const e = fromRecorded(r);
+        if (!wants(e.type)) continue;
+        pending.push(e);
+        read++;
+      }
+      if (pending.length >= fillSize || (!batch.maybeMore && pending.length)) {
+        while (fills.length >= concurrency) await fills.shift();
+        const events = pending;
+        pending = [];
+        for (const e of events) positions.set(e.streamId, e.streamPosition);
+        last = events[events.length - 1];
+        const filling = fillShadow(pool, projection, events).then(() => void (applied += events.length));
+        filling.catch(() => undefined);
+        fills.push(filling);
+      }
+      onProgress?.({ read, applied, total, eventsPerSecond: read / Math.max(elapsed(), 1e-6) });
+      if (!batch.maybeMore) break;
     }
-    const events = batch.events.map(fromRecorded).filter((e) => wants(e.type));
-    read += events.length;
-    if (events.length) {
-      await fillShadow(pool, projection, events);
-      for (const e of events) positions.set(e.streamId, e.streamPosition);
-      last = events[events.length - 1];
-      applied += events.length;
-    }
-    onProgress?.({ read, applied, total, eventsPerSecond: read / Math.max(elapsed(), 1e-6) });
-    if (!batch.maybeMore) break;
+  } catch (err) {
+    // Not while a fill still runs on another connection.
+    await Promise.allSettled(fills);
+    throw err;
   }
+  await Promise.all(fills);
   for (const def of deferredIndexes) await pool.query(def);
 
   // The swap: under the projection's lock, catch up on what came in since, then trade places.

@@ -188,7 +188,8 @@ export const otaStatusProjection: Projection = {
       const at = eventTime(e);
       const deviceId = e.data.deviceId as string;
       const dev = devices.get(deviceId) ?? { class: null, site: null, at };
-      dev.at = at;
+      // The latest, not the last: a report may carry an earlier time than the event before it.
+      if (Date.parse(at) > Date.parse(dev.at)) dev.at = at;
       devices.set(deviceId, dev);
       for (const f of REPORTED_VERSION_EVENTS[e.type]?.(e.data) ?? []) {
         const s = target(f.deviceId, f.kind, f.vmName, at);

@@ -396,7 +396,10 @@ function report(o: {
     progress(`  ${r.label.slice(0, 34).padEnd(34)} ${bar(ratio)} ${(ratio * 100).toFixed(0).padStart(3)}%`);
   }
 
-  progress('\nWhere the time goes (seconds of wall time; the loop is sequential, so the parts add up):');
+  progress(
+    '\nWhere the time goes (seconds; the read-only loop is sequential, so its parts add up; a rebuild reads the log while\n' +
+      'it fills the shadow, and an order-independent projection fills on two connections, so its parts add up to more):',
+  );
   const rows = runs.map((r) => {
     const sqlTotal = Object.values(r.sql).reduce((s, v) => s + v.ms, 0);
     const projSql = sqlMs(r.sql, 'projection');

@@ -10,6 +10,12 @@ export interface GatewayOptions {
   readonly replyRetentionMs: number;
   /** MQTT connections to an external broker, sharing one MQTT 5 shared subscription group. */
   readonly mqttConnections: number;
+  /**
+   * Messages each of those connections takes before the first is acknowledged (MQTT 5 Receive
+   * Maximum). They are decided together; their PUBACKs still go out in order, each once its effect
+   * is durable.
+   */
+  readonly mqttInflight: number;
   readonly sharedGroup: string;
   /** Identifies this gateway instance's MQTT sessions (persistent: redelivery after a crash). */
   readonly instanceId: string;
@@ -32,6 +38,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   rateLimitBurst: 200,
   replyRetentionMs: 48 * 3600_000,
   mqttConnections: 16,
+  mqttInflight: 64,
   sharedGroup: 'hyperfleet-gateway',
   instanceId: 'gw-1',
   sessionExpirySeconds: 24 * 3600,
@@ -63,6 +70,7 @@ export function gatewayOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Gat
     rateLimitBurst: num('GATEWAY_RATE_LIMIT_BURST', DEFAULT_GATEWAY_OPTIONS.rateLimitBurst, 1),
     replyRetentionMs: DEFAULT_GATEWAY_OPTIONS.replyRetentionMs,
     mqttConnections: num('GATEWAY_MQTT_CONNECTIONS', DEFAULT_GATEWAY_OPTIONS.mqttConnections, 1),
+    mqttInflight: num('GATEWAY_MQTT_INFLIGHT', DEFAULT_GATEWAY_OPTIONS.mqttInflight, 1),
     sharedGroup: env.GATEWAY_SHARED_GROUP || DEFAULT_GATEWAY_OPTIONS.sharedGroup,
     instanceId: env.GATEWAY_INSTANCE_ID || DEFAULT_GATEWAY_OPTIONS.instanceId,
     sessionExpirySeconds: num(

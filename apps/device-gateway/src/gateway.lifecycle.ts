@@ -71,6 +71,7 @@ export class GatewayLifecycle
           username: this.account?.username,
           password: this.account?.password,
           connections: this.options.mqttConnections,
+          inflight: this.options.mqttInflight,
           sharedGroup: this.options.sharedGroup,
           instanceId: this.options.instanceId,
           protocolVersion: process.env.MQTT_PROTOCOL_VERSION === '4' ? 4 : 5,

@@ -7,8 +7,10 @@ export interface MqttClientIngressOptions {
   readonly url: string;
   readonly username?: string;
   readonly password?: string;
-  /** Connections in the shared group: each processes its messages one at a time (mqtt.js acks in order). */
+  /** Connections in the shared group. */
   readonly connections: number;
+  /** Unacknowledged messages per connection (MQTT 5 Receive Maximum; MQTT 3.1.1: one at a time). */
+  readonly inflight?: number;
   readonly sharedGroup: string;
   readonly instanceId: string;
   /** 5: MQTT 5 shared subscriptions (Mosquitto, EMQX, HiveMQ). 4: MQTT 3.1.1, one plain subscription. */
@@ -78,8 +80,22 @@ export class MqttClientIngress implements DevicePublisher {
     return client;
   }
 
+  /** Resolves once the message's effect is durable and its reply sent (or lost: see below). */
+  private handle(topic: string, payload: Buffer, retained: boolean): Promise<void> {
+    const parsed = parseTopic(topic);
+    return this.ingress
+      .handle({ topic, payload, authenticatedDeviceId: parsed.ok ? parsed.deviceId : '', retained })
+      .then((result) => (result.reply ? this.publish(result.reply) : undefined))
+      .catch((err: Error) => {
+        // The effect is durable (the ingress never throws); only the reply was lost. The agent
+        // re-publishes after its reply timeout and gets the remembered reply.
+        this.o.log?.(`gateway: reply to ${topic} not sent: ${err.message}`);
+      });
+  }
+
   private async connectConsumer(i: number): Promise<MqttClient> {
     const shared = this.o.protocolVersion === 5;
+    const inflight = Math.min(65_535, Math.max(1, this.o.inflight ?? 1));
     const client = connect(this.o.url, {
       clientId: `${this.o.sharedGroup}-${this.o.instanceId}-${i}`,
       protocolVersion: this.o.protocolVersion,
@@ -87,31 +103,25 @@ export class MqttClientIngress implements DevicePublisher {
       // mqtt.js reads a PINGRESP only after the messages queued before it: a backlog (a birth storm)
       // must not look like a dead broker.
       keepalive: 300,
-      ...(shared ? { properties: { sessionExpiryInterval: this.o.sessionExpirySeconds ?? 24 * 3600 } } : {}),
+      ...(shared
+        ? {
+            properties: {
+              sessionExpiryInterval: this.o.sessionExpirySeconds ?? 24 * 3600,
+              receiveMaximum: inflight,
+            },
+          }
+        : {}),
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       ...this.auth(),
       customHandleAcks: (topic, message, packet, done) => {
-        const parsed = parseTopic(topic);
-        this.ingress
-          .handle({
-            topic,
-            payload: message,
-            authenticatedDeviceId: parsed.ok ? parsed.deviceId : '',
-            retained: packet.retain,
-          })
-          .then((result) => (result.reply ? this.publish(result.reply) : undefined))
-          .then(
-            () => done(0),
-            (err: Error) => {
-              // The effect is durable (the ingress never throws); only the reply was lost. The agent
-              // re-publishes after its reply timeout and gets the remembered reply.
-              this.o.log?.(`gateway: reply to ${topic} not sent: ${err.message}`);
-              done(0);
-            },
-          );
+        const handled = this.handle(topic, message, packet.retain);
+        if (!acks) return void handled.then(() => done(0));
+        acks.received(packet.messageId!, handled);
+        done(0);
       },
     });
+    const acks = shared && inflight > 1 ? new OrderedAcks(client) : null;
     client.on('error', (err) => this.o.log?.(`gateway MQTT connection ${i}: ${err.message}`));
     await this.whenConnected(client);
     const filters = GATEWAY_SUBSCRIPTIONS.map((f) => (shared ? `$share/${this.o.sharedGroup}/${f}` : f));
@@ -136,5 +146,52 @@ export class MqttClientIngress implements DevicePublisher {
         resolve();
       });
     });
+  }
+}
+
+type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void) => void;
+/** mqtt.js internals (5.x) this relies on; the gateway's Mosquitto tests exercise them. */
+interface PacketClient {
+  _sendPacket: SendPacket;
+  _writePacket: (packet: unknown, cb?: (err?: Error) => void) => void;
+  readonly connected: boolean;
+}
+
+/**
+ * Lets one connection take its next message before the last is durable, while each PUBACK still
+ * waits for its message's effect and they leave in the order the messages came (MQTT 5, 4.6).
+ * mqtt.js reads a connection's input only after the previous message's PUBACK was handed to it, so
+ * the PUBACK it sends is taken aside, the input moves on, and the PUBACK is written later. A PUBACK
+ * due on a connection that has since dropped is never sent: after the reconnect the broker resends
+ * the message (persistent session), and the ingress answers the duplicate from its dedupe.
+ */
+class OrderedAcks {
+  private readonly waiting = new Map<number, Promise<void>>();
+  private chain: Promise<void> = Promise.resolve();
+  private connection = 0;
+
+  constructor(private readonly client: MqttClient) {
+    const c = client as unknown as PacketClient;
+    const send = c._sendPacket.bind(c);
+    c._sendPacket = (packet, cb) => {
+      const handled = packet.cmd === 'puback' ? this.waiting.get(packet.messageId!) : undefined;
+      if (!handled) return send(packet, cb);
+      this.waiting.delete(packet.messageId!);
+      const at = this.connection;
+      this.chain = this.chain
+        .then(() => handled)
+        .then(() => {
+          if (at === this.connection && c.connected) c._writePacket(packet);
+        });
+      cb?.();
+    };
+    client.on('close', () => {
+      this.connection++;
+      this.waiting.clear();
+    });
+  }
+
+  received(messageId: number, handled: Promise<void>): void {
+    this.waiting.set(messageId, handled);
   }
 }

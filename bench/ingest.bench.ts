@@ -173,7 +173,7 @@ export async function ingestBench(seconds: number): Promise<void> {
   let brokers = (env.BENCH_INGEST_BROKERS ?? 'mosquitto,aedes').split(',') as BrokerKind[];
   // Both brokers with the gateway's defaults (pools, connections, device concurrency) unless the
   // environment says otherwise (DB_POOL_SIZE, GATEWAY_MQTT_CONNECTIONS, GATEWAY_DEVICE_CONCURRENCY).
-  const window = num('BENCH_INGEST_WINDOW', 64);
+  const window = num('BENCH_INGEST_WINDOW', 1000);
   const settings: Record<BrokerKind, { connectRate: number; sizes: number[] }> = {
     mosquitto: { connectRate: num('BENCH_INGEST_CONNECT_RATE', 500), sizes },
     aedes: {

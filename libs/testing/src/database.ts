@@ -35,6 +35,16 @@ export async function createTestDatabase(prefix = 'hf_test'): Promise<TestDataba
       const c = new Client({ connectionString: admin.toString() });
       await c.connect();
       try {
+        // A pool's end() resolves before its sockets have closed: give the backends a moment to go on
+        // their own, or FORCE terminates them and their clients report it as an unhandled error.
+        for (let i = 0; i < 40; i++) {
+          const { rows } = await c.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1`,
+            [name],
+          );
+          if (rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
         await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {
         await c.end();

@@ -171,7 +171,8 @@ function record(decoded: DecodedDeviceMessage, type: string, data: object): Tran
       subject: decoded.deviceId,
       time: m.sentAt,
       datacontenttype: 'application/json',
-      data: JSON.parse(JSON.stringify({ ...data, epoch: m.epoch, seq: m.seq })),
+      // Decoded from JSON, so already plain JSON; every transport serialises it.
+      data: { ...(data as Record<string, unknown>), epoch: m.epoch, seq: m.seq },
     },
   };
 }

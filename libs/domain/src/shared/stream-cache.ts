@@ -12,7 +12,7 @@ export interface CachedStream {
 export class StreamCache {
   private readonly entries = new Map<string, CachedStream>();
 
-  constructor(readonly capacity = 20_000) {}
+  constructor(readonly capacity = 100_000) {}
 
   get(streamId: string): CachedStream | undefined {
     const e = this.entries.get(streamId);

@@ -109,4 +109,84 @@ END
 $fn$;
 `,
   },
+  {
+    version: 2,
+    name: 'append-events-batch',
+    sql: `
+-- Several appends, to different streams or not, in one round trip and one commit. Each entry is
+-- decided on its own exactly as hf.append_events decides it (version first, then duplicate message
+-- ids), and a refused entry leaves the others alone. Streams are locked in stream id order, so two
+-- batches cannot deadlock on each other.
+CREATE FUNCTION hf.append_events_batch(p_batch jsonb, p_notify boolean)
+RETURNS TABLE (idx integer, ok boolean, duplicate boolean, stream_version bigint, tx_id xid8,
+               global_positions bigint[])
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  a record;
+  n bigint;
+  v_current bigint;
+  v_version bigint;
+  v_positions bigint[];
+  v_any boolean := false;
+BEGIN
+  FOR a IN
+    SELECT (e.ord - 1)::integer AS i, e.value->>'streamId' AS sid, (e.value->>'expected')::bigint AS expected,
+           e.value->'events' AS events
+      FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS e(value, ord)
+     ORDER BY e.value->>'streamId' COLLATE "C", e.ord
+  LOOP
+    n := jsonb_array_length(a.events);
+    SELECT s.version INTO v_current FROM hf.streams s WHERE s.stream_id = a.sid FOR UPDATE;
+    IF (a.expected = -1 OR a.expected = 0) AND v_current IS NOT NULL
+       OR a.expected > 0 AND v_current IS DISTINCT FROM a.expected THEN
+      RETURN QUERY SELECT a.i, false, false, v_current, NULL::xid8, NULL::bigint[];
+      CONTINUE;
+    END IF;
+    IF EXISTS (SELECT 1 FROM hf.events ev
+                WHERE ev.message_id IN (SELECT x->>'messageId' FROM jsonb_array_elements(a.events) AS x)) THEN
+      RETURN QUERY SELECT a.i, false, true, v_current, NULL::xid8, NULL::bigint[];
+      CONTINUE;
+    END IF;
+    v_version := NULL;
+    IF v_current IS NULL THEN
+      INSERT INTO hf.streams (stream_id, version) VALUES (a.sid, n)
+        ON CONFLICT (stream_id) DO NOTHING
+        RETURNING version INTO v_version;
+      -- Created meanwhile by another transaction, now committed.
+      IF v_version IS NULL AND a.expected = -2 THEN
+        UPDATE hf.streams SET version = version + n, updated_at = now()
+          WHERE stream_id = a.sid RETURNING version INTO v_version;
+      END IF;
+      IF v_version IS NULL THEN
+        RETURN QUERY SELECT a.i, false, false, (SELECT s.version FROM hf.streams s WHERE s.stream_id = a.sid),
+                            NULL::xid8, NULL::bigint[];
+        CONTINUE;
+      END IF;
+    ELSE
+      UPDATE hf.streams SET version = version + n, updated_at = now()
+        WHERE stream_id = a.sid RETURNING version INTO v_version;
+    END IF;
+
+    WITH inserted AS (
+      INSERT INTO hf.events (stream_id, stream_position, event_type, schema_version, data, metadata,
+                             message_id, causation_id, correlation_id)
+      SELECT a.sid, v_version - n + e.ord, e.value->>'type', COALESCE((e.value->>'schemaVersion')::int, 1),
+             e.value->'data', COALESCE(e.value->'metadata', '{}'::jsonb), e.value->>'messageId',
+             e.value->>'causationId', e.value->>'correlationId'
+        FROM jsonb_array_elements(a.events) WITH ORDINALITY AS e(value, ord)
+       ORDER BY e.ord
+      RETURNING global_position, stream_position
+    )
+    SELECT array_agg(global_position ORDER BY stream_position) INTO v_positions FROM inserted;
+    v_any := true;
+    RETURN QUERY SELECT a.i, true, false, v_version, pg_current_xact_id(), v_positions;
+  END LOOP;
+
+  IF p_notify AND v_any THEN
+    PERFORM pg_notify('hf_events', '');
+  END IF;
+END
+$fn$;
+`,
+  },
 ];

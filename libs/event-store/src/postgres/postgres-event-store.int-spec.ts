@@ -149,6 +149,39 @@ describe('PostgresEventStore (real PostgreSQL)', () => {
       expect(await store.readStream('hypervisor-dup-race')).toHaveLength(1);
     });
 
+    it('appends that arrive together go in one statement and one transaction, each with its own answer', async () => {
+      await store.append('group-existing', 'no-stream', [ev('A', {}, 'g-0')]);
+      const [fresh, stale, duplicate, same, any, other] = await Promise.allSettled([
+        store.append('group-new', 'no-stream', [ev('A', {}, 'g-1'), ev('B', {}, 'g-2')]),
+        store.append('group-existing', 5, [ev('C', {}, 'g-3')]),
+        store.append('group-existing', 1, [ev('A', {}, 'g-0'), ev('D', {}, 'g-4')]),
+        store.append('group-new', 'no-stream', [ev('E', {}, 'g-5')]),
+        store.append('group-new', 'any', [ev('F', {}, 'g-6')]),
+        store.append('group-other', 'any', [ev('G', {}, 'g-7')]),
+      ]);
+      const value = <T>(r: PromiseSettledResult<T>) => (r as PromiseFulfilledResult<T>).value;
+      const reason = (r: PromiseSettledResult<unknown>) => (r as PromiseRejectedResult).reason as unknown;
+      expect(value(fresh).positions.map((p) => p.streamPosition)).toEqual([1n, 2n]);
+      expect(reason(stale)).toBeInstanceOf(WrongExpectedVersionError);
+      expect(reason(duplicate)).toBeInstanceOf(DuplicateMessageIdError);
+      expect(reason(same)).toBeInstanceOf(WrongExpectedVersionError); // the first in the group won
+      expect(value(any).positions[0].streamPosition).toBe(3n);
+      // one transaction for everything that was written
+      const txs = new Set([fresh, any, other].map((r) => value(r).logPosition.transactionId));
+      expect(txs.size).toBe(1);
+      expect((await store.readStream('group-new')).map((e) => e.messageId)).toEqual(['g-1', 'g-2', 'g-6']);
+      expect((await store.readStream('group-existing')).map((e) => e.messageId)).toEqual(['g-0']);
+    });
+
+    it('without grouping, each append is its own statement', async () => {
+      const alone = new PostgresEventStore(pool, { groupAppends: false });
+      const results = await Promise.all([
+        alone.append('alone-1', 'no-stream', [ev('A')]),
+        alone.append('alone-2', 'no-stream', [ev('A')]),
+      ]);
+      expect(results[0].logPosition.transactionId).not.toBe(results[1].logPosition.transactionId);
+    });
+
     it('refuses malformed appends with InvalidAppendError', async () => {
       await expect(store.append('bad stream id', 'any', [ev('A')])).rejects.toBeInstanceOf(
         InvalidAppendError,

@@ -26,7 +26,45 @@ export interface PostgresEventStoreOptions {
   readonly notify?: 'after-commit' | 'in-transaction' | 'off';
   /** Largest batch one append may carry. */
   readonly maxEventsPerAppend?: number;
+  /**
+   * Appends that arrive while another is on its way travel together in one statement and one
+   * commit (hf.append_events_batch), each decided as if alone. Default on.
+   */
+  readonly groupAppends?: boolean;
 }
+
+/** What hf.append_events or one entry of hf.append_events_batch answered. */
+interface AppendRow {
+  ok: boolean;
+  duplicate: boolean;
+  stream_version: string | null;
+  tx_id: string | null;
+  global_positions: string[] | null;
+}
+
+interface PreparedAppend {
+  readonly streamId: string;
+  readonly expected: ExpectedVersion;
+  readonly events: readonly PreparedEvent[];
+}
+
+interface PreparedEvent {
+  type: string;
+  data: JsonObject;
+  metadata: JsonObject;
+  messageId: string;
+  schemaVersion: number;
+  causationId: string | null;
+  correlationId: string | null;
+}
+
+interface QueuedAppend extends PreparedAppend {
+  resolve(row: AppendRow): void;
+  reject(err: unknown): void;
+}
+
+/** A group carries at most this many events (one append alone may carry more). */
+const GROUP_EVENTS = 1000;
 
 interface EventRow {
   stream_id: string;
@@ -55,6 +93,10 @@ export class PostgresEventStore implements EventStore {
   private readonly maxEvents: number;
   private notifying = false;
   private notifyAgain = false;
+  private readonly groupAppends: boolean;
+  private readonly queue: QueuedAppend[] = [];
+  private grouping = false;
+  private groupScheduled = false;
 
   constructor(
     private readonly pool: Pool,
@@ -62,6 +104,80 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.notify = options.notify ?? 'after-commit';
     this.maxEvents = options.maxEventsPerAppend ?? 10_000;
+    this.groupAppends = options.groupAppends ?? true;
+  }
+
+  private async appendAlone(a: PreparedAppend): Promise<AppendRow> {
+    try {
+      const res = await this.pool.query<Omit<AppendRow, 'duplicate'>>(
+        'SELECT * FROM hf.append_events($1, $2, $3, $4)',
+        [a.streamId, expectedToSql(a.expected), JSON.stringify(a.events), this.notify === 'in-transaction'],
+      );
+      return { ...res.rows[0], duplicate: false };
+    } catch (err) {
+      if (isUniqueViolation(err, 'events_message_id_uq')) {
+        return { ok: false, duplicate: true, stream_version: null, tx_id: null, global_positions: null };
+      }
+      throw err;
+    }
+  }
+
+  private enqueue(a: PreparedAppend): Promise<AppendRow> {
+    return new Promise<AppendRow>((resolve, reject) => {
+      this.queue.push({ ...a, resolve, reject });
+      this.scheduleGroup();
+    });
+  }
+
+  /** One group at a time: what queues while it travels goes in the next (group commit). */
+  private scheduleGroup(): void {
+    if (this.grouping || this.groupScheduled || this.queue.length === 0) return;
+    this.groupScheduled = true;
+    setImmediate(() => {
+      this.groupScheduled = false;
+      void this.sendGroup();
+    });
+  }
+
+  private async sendGroup(): Promise<void> {
+    let take = 0;
+    for (let events = 0; take < this.queue.length; take++) {
+      events += this.queue[take].events.length;
+      if (take > 0 && events > GROUP_EVENTS) break;
+    }
+    const group = this.queue.splice(0, Math.max(1, take));
+    this.grouping = true;
+    try {
+      if (group.length === 1) {
+        await this.appendAlone(group[0]).then(group[0].resolve, group[0].reject);
+        return;
+      }
+      let rows: (AppendRow & { idx: number })[];
+      try {
+        ({ rows } = await this.pool.query<AppendRow & { idx: number }>(
+          'SELECT * FROM hf.append_events_batch($1, $2)',
+          [
+            JSON.stringify(
+              group.map((g) => ({
+                streamId: g.streamId,
+                expected: expectedToSql(g.expected),
+                events: g.events,
+              })),
+            ),
+            this.notify === 'in-transaction',
+          ],
+        ));
+      } catch {
+        // The statement rolled back as a whole (a deadlock, a message id racing in from elsewhere):
+        // each append again on its own, with its own answer.
+        await Promise.all(group.map((g) => this.appendAlone(g).then(g.resolve, g.reject)));
+        return;
+      }
+      for (const r of rows) group[r.idx].resolve(r);
+    } finally {
+      this.grouping = false;
+      this.scheduleGroup();
+    }
   }
 
   async append(
@@ -83,26 +199,9 @@ export class PostgresEventStore implements EventStore {
     if (new Set(messageIds).size !== messageIds.length) {
       throw new InvalidAppendError(`Stream ${streamId}: one append carries the same message id twice`);
     }
-    let row: {
-      ok: boolean;
-      stream_version: string | null;
-      tx_id: string | null;
-      global_positions: string[] | null;
-    };
-    try {
-      const res = await this.pool.query('SELECT * FROM hf.append_events($1, $2, $3, $4)', [
-        streamId,
-        expectedToSql(expected),
-        JSON.stringify(withIds),
-        this.notify === 'in-transaction',
-      ]);
-      row = res.rows[0];
-    } catch (err) {
-      if (isUniqueViolation(err, 'events_message_id_uq')) {
-        return this.resolveDuplicate(streamId, messageIds);
-      }
-      throw err;
-    }
+    const prepared: PreparedAppend = { streamId, expected, events: withIds };
+    const row = this.groupAppends ? await this.enqueue(prepared) : await this.appendAlone(prepared);
+    if (row.duplicate) return this.resolveDuplicate(streamId, messageIds);
     if (!row.ok) {
       // A retry of an append that already succeeded must not fail on its own, now stale, version.
       const original = await this.findOriginal(streamId, messageIds);

@@ -120,13 +120,18 @@ $fn$;
 CREATE FUNCTION hf.append_events_batch(p_batch jsonb, p_notify boolean)
 RETURNS TABLE (idx integer, ok boolean, duplicate boolean, stream_version bigint, tx_id xid8,
                global_positions bigint[])
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql
+-- Every lookup here is by a unique key. The function's plans are cached per session, and one made
+-- while the tables were small could scan them long after they grew (measured: 5x the CPU per append).
+SET enable_seqscan = off
+AS $fn$
 DECLARE
   a record;
   n bigint;
   v_current bigint;
   v_version bigint;
   v_positions bigint[];
+  v_ids text[];
   v_any boolean := false;
 BEGIN
   FOR a IN
@@ -142,8 +147,8 @@ BEGIN
       RETURN QUERY SELECT a.i, false, false, v_current, NULL::xid8, NULL::bigint[];
       CONTINUE;
     END IF;
-    IF EXISTS (SELECT 1 FROM hf.events ev
-                WHERE ev.message_id IN (SELECT x->>'messageId' FROM jsonb_array_elements(a.events) AS x)) THEN
+    SELECT array_agg(x->>'messageId') INTO v_ids FROM jsonb_array_elements(a.events) AS x;
+    IF EXISTS (SELECT 1 FROM hf.events ev WHERE ev.message_id = ANY (v_ids)) THEN
       RETURN QUERY SELECT a.i, false, true, v_current, NULL::xid8, NULL::bigint[];
       CONTINUE;
     END IF;

@@ -40,12 +40,15 @@ function bytesOf(payload: MqttPayload): Uint8Array {
 
 type JsonResult = { ok: true; value: unknown } | { ok: false; error: string };
 
+/** Stateless between calls (no `stream` option), so one serves every message. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Strict UTF-8, then JSON.parse. An empty payload is not JSON. */
 export function parseJsonPayload(bytes: Uint8Array): JsonResult {
   if (bytes.byteLength === 0) return { ok: false, error: 'the payload is empty' };
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = strictUtf8.decode(bytes);
   } catch {
     return { ok: false, error: 'the payload is not UTF-8' };
   }

@@ -19,6 +19,22 @@ CREATE INDEX telemetry_log_order_idx ON hf.telemetry_log (transaction_id, positi
 CREATE INDEX telemetry_log_age_idx ON hf.telemetry_log (recorded_at);
 `,
   },
+  {
+    version: 2,
+    name: 'telemetry-log-lz4',
+    sql: `
+-- A telemetry record (20 samples) is ~2.6 kB, over the TOAST threshold: pglz compressed every one of
+-- them, a third of the insert's cost (measured: 50 us vs 34 us per record). lz4 compresses as small
+-- at no measurable cost. A server built without lz4 (the embedded one) keeps pglz.
+DO $do$
+BEGIN
+  ALTER TABLE hf.telemetry_log ALTER COLUMN event SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+  RAISE NOTICE 'this server has no lz4: telemetry stays compressed with pglz';
+END
+$do$;
+`,
+  },
 ];
 
 export const MESSAGING_MIGRATION_SET = { name: 'messaging', migrations: MESSAGING_MIGRATIONS };

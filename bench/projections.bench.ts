@@ -3,23 +3,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import {
-  EVENT_STORE_MIGRATIONS,
   LOG_START,
   PostgresCheckpointStore,
   lastCommittedEvent,
   readAllWith,
-  runMigrations,
   type LogPosition,
 } from '@hyperfleet/event-store';
-import { MESSAGING_MIGRATION_SET } from '@hyperfleet/messaging';
 import {
   PROJECTIONS,
-  READ_MODEL_ENTITIES,
-  READ_MODEL_MIGRATIONS,
-  createReadModelDataSource,
   rebuildProjection,
-  runReadModelMigrations,
   type Projection,
+  migrateProjectionDatabase,
 } from '@hyperfleet/read-models';
 import { appendHistory } from './projections/append';
 import { FleetLog } from './projections/fleet-log';
@@ -123,16 +117,7 @@ export async function projectionsBench(_seconds: number): Promise<void> {
   const lags: LagResult[] = [];
   let history = { events: 0, appends: 0, seconds: 0, streams: 0, mix: [] as [string, number][] };
   try {
-    await runMigrations(pool, { name: 'event-store', migrations: EVENT_STORE_MIGRATIONS });
-    await runMigrations(pool, MESSAGING_MIGRATION_SET);
-    const ds = createReadModelDataSource({
-      url: db.url,
-      entities: READ_MODEL_ENTITIES,
-      migrations: READ_MODEL_MIGRATIONS,
-    });
-    await ds.initialize();
-    await runReadModelMigrations(ds, pool);
-    await ds.destroy();
+    await migrateProjectionDatabase(pool, db.url);
     const cpu = CpuMeter.start(new URL(db.url).pathname.slice(1), () => (load ? [load.pid] : []));
 
     // ---- the history

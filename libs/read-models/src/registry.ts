@@ -2,6 +2,9 @@ import { FRAMEWORK_ENTITIES } from './framework/entities';
 import { ProjectionFramework1700000000000 } from './framework/migrations/1700000000000-projection-framework';
 import type { Projection } from './framework/projection';
 import type { Pool } from 'pg';
+import { EVENT_STORE_MIGRATIONS, runMigrations } from '@hyperfleet/event-store';
+import { MESSAGING_MIGRATION_SET } from '@hyperfleet/messaging';
+import { createReadModelDataSource, runReadModelMigrations } from './framework/data-source';
 import type { EventTransport } from '@hyperfleet/messaging';
 import { OtaStatus1700000000310 } from './ota/1700000000310-ota-status';
 import { OTA_ENTITIES } from './ota/ota.entities';
@@ -81,3 +84,23 @@ export const CHANNEL_RUNNERS: readonly ((deps: ChannelRunnerDeps) => ChannelRunn
   (deps) => new OtaProgressRunner(deps),
   (deps) => new TelemetryRollupRunner(deps),
 ];
+
+/**
+ * Every schema a database of projections needs, in order: the event store's, the PostgreSQL-log
+ * transport's, then the read models'. Safe to run twice.
+ */
+export async function migrateProjectionDatabase(pool: Pool, url: string): Promise<void> {
+  await runMigrations(pool, { name: 'event-store', migrations: EVENT_STORE_MIGRATIONS });
+  await runMigrations(pool, MESSAGING_MIGRATION_SET);
+  const ds = createReadModelDataSource({
+    url,
+    entities: READ_MODEL_ENTITIES,
+    migrations: READ_MODEL_MIGRATIONS,
+  });
+  await ds.initialize();
+  try {
+    await runReadModelMigrations(ds, pool);
+  } finally {
+    await ds.destroy();
+  }
+}

@@ -51,24 +51,31 @@ export async function applyEvents(
   return fresh.length;
 }
 
-/** One transaction: lock, apply, commit. */
-export async function applyBatch(
-  pool: Pool,
-  projection: Projection,
-  events: readonly ProjectedEvent[],
-  options: { ctx?: ProjectionContext; positionsKey?: string; force?: boolean; lockName?: string } = {},
-): Promise<number> {
+/** Runs `fn` in a transaction on a connection of its own: committed if it resolves, else rolled back. */
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await lockProjection(client, options.lockName ?? projection.name);
-    const n = await applyEvents(client, projection, events, options);
+    const result = await fn(client);
     await client.query('COMMIT');
-    return n;
+    return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
     client.release();
   }
+}
+
+/** One transaction: lock, apply, commit. */
+export function applyBatch(
+  pool: Pool,
+  projection: Projection,
+  events: readonly ProjectedEvent[],
+  options: { ctx?: ProjectionContext; positionsKey?: string; force?: boolean; lockName?: string } = {},
+): Promise<number> {
+  return inTransaction(pool, async (client) => {
+    await lockProjection(client, options.lockName ?? projection.name);
+    return applyEvents(client, projection, events, options);
+  });
 }

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { LOG_START, readAllWith, type LogPosition } from '@hyperfleet/event-store';
-import { applyEvents, lockProjection } from './apply';
+import { applyEvents, inTransaction, lockProjection } from './apply';
 import { fromRecorded } from './events';
 import {
   READ_MODEL_SCHEMA,
@@ -166,9 +166,7 @@ async function rebuildUnderGuard(
   for (const def of deferredIndexes) await pool.query(def);
 
   // The swap: under the projection's lock, catch up on what came in since, then trade places.
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await lockProjection(client, projection.name);
     await storeFill(client, key, positions, applied, last);
     for (;;) {
@@ -193,13 +191,7 @@ async function rebuildUnderGuard(
       `UPDATE rm.projection_status SET projection = $1, rebuilt_at = now() WHERE projection = $2`,
       [projection.name, key],
     );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
   onProgress?.({
     read,
     applied,
@@ -213,19 +205,11 @@ async function rebuildUnderGuard(
  * One shadow batch. Asynchronous commit: a crash mid-fill loses the shadow anyway (the next rebuild
  * starts from 0), and the swap's own commit is synchronous and flushes everything before it.
  */
-async function fillShadow(pool: Pool, projection: Projection, events: ProjectedEvent[]): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+function fillShadow(pool: Pool, projection: Projection, events: ProjectedEvent[]): Promise<void> {
+  return inTransaction(pool, async (client) => {
     await client.query('SET LOCAL synchronous_commit = off');
     await projection.apply(events, client, shadowContext());
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function storeFill(

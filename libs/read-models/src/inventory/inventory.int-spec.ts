@@ -34,22 +34,13 @@ import {
   UpdateDeviceLabels,
   type Clock,
 } from '@hyperfleet/domain';
-import {
-  EVENT_STORE_MIGRATIONS,
-  LOG_START,
-  PostgresEventStore,
-  readAllWith,
-  runMigrations,
-  type LogPosition,
-} from '@hyperfleet/event-store';
-import { MESSAGING_MIGRATION_SET } from '@hyperfleet/messaging';
+import { LOG_START, PostgresEventStore, readAllWith, type LogPosition } from '@hyperfleet/event-store';
 import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
 import { applyBatch } from '../framework/apply';
-import { createReadModelDataSource, runReadModelMigrations } from '../framework/data-source';
 import { fromRecorded } from '../framework/events';
 import { wantsFilter, type ProjectedEvent } from '../framework/projection';
 import { rebuildProjection } from '../framework/rebuild';
-import { READ_MODEL_ENTITIES, READ_MODEL_MIGRATIONS } from '../registry';
+import { migrateProjectionDatabase } from '../registry';
 import { fleetInventoryProjection } from './inventory.projection';
 
 // Rows are compared loosely.
@@ -111,16 +102,7 @@ describe('fleet-inventory projection (real PostgreSQL, real domain commands)', (
   beforeAll(async () => {
     db = await createTestDatabase('hf_rm_inventory');
     pool = new Pool({ connectionString: db.url, max: 6 });
-    await runMigrations(pool, { name: 'event-store', migrations: EVENT_STORE_MIGRATIONS });
-    await runMigrations(pool, MESSAGING_MIGRATION_SET);
-    const source = createReadModelDataSource({
-      url: db.url,
-      entities: READ_MODEL_ENTITIES,
-      migrations: READ_MODEL_MIGRATIONS,
-    });
-    await source.initialize();
-    await runReadModelMigrations(source, pool);
-    await source.destroy();
+    await migrateProjectionDatabase(pool, db.url);
     moduleRef = await Test.createTestingModule({
       imports: [
         CqrsModule.forRoot(),

@@ -22,20 +22,14 @@ import {
   ReportServiceVmBooted,
   type CommandOutcome,
 } from '@hyperfleet/domain';
-import {
-  EVENT_STORE_MIGRATIONS,
-  PostgresEventStore,
-  PostgresNotifier,
-  runMigrations,
-} from '@hyperfleet/event-store';
-import { MESSAGING_MIGRATION_SET, PostgresLogTransport, type Delivery } from '@hyperfleet/messaging';
+import { PostgresEventStore, PostgresNotifier } from '@hyperfleet/event-store';
+import { PostgresLogTransport, type Delivery } from '@hyperfleet/messaging';
 import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
 import { effectOf } from '../../../../apps/device-gateway/src/ingress/effects';
-import { createReadModelDataSource, runReadModelMigrations } from '../framework/data-source';
 import { DeadLetters } from '../framework/dead-letters';
 import { rebuildProjection } from '../framework/rebuild';
 import { ProjectionRunner } from '../framework/runner';
-import { CHANNEL_RUNNERS, READ_MODEL_ENTITIES, READ_MODEL_MIGRATIONS } from '../registry';
+import { CHANNEL_RUNNERS, migrateProjectionDatabase } from '../registry';
 import { logVisible, projected, until } from '../scheduling/testing';
 import { otaStatusProjection } from './ota-status.projection';
 import { OTA_PROGRESS_GROUP, OtaProgressRunner, UPDATE_PROGRESS_RECORD_TYPE } from './progress-runner';
@@ -116,16 +110,7 @@ describe('ota-status read model (real PostgreSQL, PostgreSQL-log transport, doma
   beforeAll(async () => {
     db = await createTestDatabase('hf_rm_ota');
     pool = new Pool({ connectionString: db.url, max: 10 });
-    await runMigrations(pool, { name: 'event-store', migrations: EVENT_STORE_MIGRATIONS });
-    await runMigrations(pool, MESSAGING_MIGRATION_SET);
-    const source = createReadModelDataSource({
-      url: db.url,
-      entities: READ_MODEL_ENTITIES,
-      migrations: READ_MODEL_MIGRATIONS,
-    });
-    await source.initialize();
-    await runReadModelMigrations(source, pool);
-    await source.destroy();
+    await migrateProjectionDatabase(pool, db.url);
     notifier = new PostgresNotifier(pool);
     await notifier.start();
     transport = new PostgresLogTransport({ pool, notifier, pollIntervalMs: 50 });

@@ -18,23 +18,15 @@ import {
   UpdateDeviceLabels,
   type CommandOutcome,
 } from '@hyperfleet/domain';
-import {
-  EVENT_STORE_MIGRATIONS,
-  LOG_START,
-  PostgresEventStore,
-  PostgresNotifier,
-  readAllWith,
-  runMigrations,
-} from '@hyperfleet/event-store';
-import { MESSAGING_MIGRATION_SET, PostgresLogTransport } from '@hyperfleet/messaging';
+import { LOG_START, PostgresEventStore, PostgresNotifier, readAllWith } from '@hyperfleet/event-store';
+import { PostgresLogTransport } from '@hyperfleet/messaging';
 import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
 import { applyBatch } from '../framework/apply';
-import { createReadModelDataSource, runReadModelMigrations } from '../framework/data-source';
 import { DeadLetters } from '../framework/dead-letters';
 import { fromRecorded } from '../framework/events';
 import { rebuildProjection } from '../framework/rebuild';
 import { ProjectionRunner } from '../framework/runner';
-import { READ_MODEL_ENTITIES, READ_MODEL_MIGRATIONS } from '../registry';
+import { migrateProjectionDatabase } from '../registry';
 import { schedulingPolicyProjection } from './scheduling.projection';
 import { logVisible, projected } from './testing';
 
@@ -98,16 +90,7 @@ describe('scheduling-policy projection (real PostgreSQL, PostgreSQL-log transpor
   beforeAll(async () => {
     db = await createTestDatabase('hf_rm_sched');
     pool = new Pool({ connectionString: db.url, max: 10 });
-    await runMigrations(pool, { name: 'event-store', migrations: EVENT_STORE_MIGRATIONS });
-    await runMigrations(pool, MESSAGING_MIGRATION_SET);
-    const source = createReadModelDataSource({
-      url: db.url,
-      entities: READ_MODEL_ENTITIES,
-      migrations: READ_MODEL_MIGRATIONS,
-    });
-    await source.initialize();
-    await runReadModelMigrations(source, pool);
-    await source.destroy();
+    await migrateProjectionDatabase(pool, db.url);
     store = new PostgresEventStore(pool);
     notifier = new PostgresNotifier(pool);
     await notifier.start();

@@ -7,25 +7,14 @@ import {
   type DeviceMessageInputMap,
   type DeviceMessageKind,
 } from '@hyperfleet/contracts';
-import {
-  EVENT_STORE_MIGRATIONS,
-  PostgresEventStore,
-  PostgresNotifier,
-  runMigrations,
-} from '@hyperfleet/event-store';
-import {
-  MESSAGING_MIGRATION_SET,
-  PostgresLogTransport,
-  type Delivery,
-  type TransportRecord,
-} from '@hyperfleet/messaging';
+import { PostgresEventStore, PostgresNotifier } from '@hyperfleet/event-store';
+import { PostgresLogTransport, type Delivery, type TransportRecord } from '@hyperfleet/messaging';
 import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
 import { effectOf } from '../../../../apps/device-gateway/src/ingress/effects';
-import { createReadModelDataSource, runReadModelMigrations } from '../framework/data-source';
 import { DeadLetters } from '../framework/dead-letters';
 import { rebuildProjection } from '../framework/rebuild';
 import { ProjectionRunner } from '../framework/runner';
-import { READ_MODEL_ENTITIES, READ_MODEL_MIGRATIONS } from '../registry';
+import { migrateProjectionDatabase } from '../registry';
 import { LATENCY_BUCKETS, bucketIndex } from './histogram';
 import { queryLatencyHistogram, queryRollups } from './queries';
 import { telemetryRtBudgetsProjection } from './rt-budgets.projection';
@@ -168,16 +157,7 @@ describe('telemetry rollups (real PostgreSQL, PostgreSQL-log telemetry channel)'
   beforeAll(async () => {
     db = await createTestDatabase('hf_telemetry');
     pool = new Pool({ connectionString: db.url, max: 10 });
-    await runMigrations(pool, { name: 'event-store', migrations: EVENT_STORE_MIGRATIONS });
-    await runMigrations(pool, MESSAGING_MIGRATION_SET);
-    const source = createReadModelDataSource({
-      url: db.url,
-      entities: READ_MODEL_ENTITIES,
-      migrations: READ_MODEL_MIGRATIONS,
-    });
-    await source.initialize();
-    await runReadModelMigrations(source, pool);
-    await source.destroy();
+    await migrateProjectionDatabase(pool, db.url);
     notifier = new PostgresNotifier(pool);
     await notifier.start();
     transport = new PostgresLogTransport({ pool, notifier, pollIntervalMs: 50 });

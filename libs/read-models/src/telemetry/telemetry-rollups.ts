@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { EventTransport, TransportSubscription } from '@hyperfleet/messaging';
+import { inTransaction } from '../framework/apply';
 import type { Sql } from '../framework/projection';
 import { MinuteRollups, parseRecord, parseTime, type MinuteAccumulator, type ParsedRecord } from './rollup';
 import { SeqWindow } from './seq-window';
@@ -114,22 +115,11 @@ export async function applyTelemetryRecords(
 }
 
 /** One transaction around applyTelemetryRecords. */
-export async function applyTelemetryBatch(
+export function applyTelemetryBatch(
   pool: Pool,
   records: readonly TelemetryRecordIn[],
 ): Promise<TelemetryBatchResult> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const r = await applyTelemetryRecords(client, records);
-    await client.query('COMMIT');
-    return r;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  return inTransaction(pool, (client) => applyTelemetryRecords(client, records));
 }
 
 async function lockDevices(sql: Sql, ids: string[]): Promise<Map<string, DeviceTally>> {

@@ -1,8 +1,8 @@
 import { Session } from 'node:inspector';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client } from 'pg';
 import { LatencyHistogram } from '@hyperfleet/fleet-sim';
+import { timeEveryQuery } from '../sql-timing';
 
 /**
  * Measurements taken inside the server process without touching its code: every SQL statement
@@ -24,39 +24,15 @@ function label(text: string): string {
   return table ? `${verb} ${table}` : verb;
 }
 
-let sqlInstalled = false;
-
 /** Counts and times every statement of every pg client in this process. */
 export function instrumentSql(): void {
-  if (sqlInstalled) return;
-  sqlInstalled = true;
-  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    const first = args[0] as string | { text?: string } | undefined;
-    const text = typeof first === 'string' ? first : (first?.text ?? '');
-    const l = label(text);
-    const t0 = performance.now();
-    const done = () => {
-      const ms = performance.now() - t0;
-      sql.statements++;
-      sql.ms += ms;
-      const e = (sql.byLabel[l] ??= { n: 0, ms: 0 });
-      e.n++;
-      e.ms += ms;
-    };
-    const last = args[args.length - 1];
-    if (typeof last === 'function') {
-      args[args.length - 1] = function (this: unknown, ...r: unknown[]) {
-        done();
-        return (last as (...a: unknown[]) => unknown).apply(this, r);
-      };
-      return original.apply(this, args);
-    }
-    const result = original.apply(this, args) as { then?: (a: () => void, b: () => void) => void };
-    if (result && typeof result.then === 'function') result.then(done, done);
-    return result;
-  };
+  timeEveryQuery((text, ms) => {
+    sql.statements++;
+    sql.ms += ms;
+    const e = (sql.byLabel[label(text)] ??= { n: 0, ms: 0 });
+    e.n++;
+    e.ms += ms;
+  });
 }
 
 export function sqlSnapshot(): SqlStats {

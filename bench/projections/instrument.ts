@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { Client } from 'pg';
+import { timeEveryQuery } from '../sql-timing';
 
 /**
  * What the projections benchmark measures besides wall time, without touching the code measured:
@@ -42,7 +42,6 @@ export type SqlTotals = Record<string, { n: number; ms: number }>;
 
 let totals: SqlTotals = {};
 let details: SqlTotals = {};
-let installed = false;
 
 /** A projection's statement by what it does to which of its tables: `UPDATE inventory_device_vms`. */
 export function statementLabel(text: string): string {
@@ -53,39 +52,17 @@ export function statementLabel(text: string): string {
 
 /** Times every statement of every pg client in this process, by kind. */
 export function instrumentSql(): void {
-  if (installed) return;
-  installed = true;
-  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    const first = args[0] as string | { text?: string } | undefined;
-    const text = typeof first === 'string' ? first : (first?.text ?? '');
+  timeEveryQuery((text, ms) => {
     const kind = sqlKind(text);
-    const t0 = performance.now();
-    const detail = kind === 'projection' ? statementLabel(text) : null;
-    const done = () => {
-      const ms = performance.now() - t0;
-      const e = (totals[kind] ??= { n: 0, ms: 0 });
-      e.n++;
-      e.ms += ms;
-      if (detail) {
-        const d = (details[detail] ??= { n: 0, ms: 0 });
-        d.n++;
-        d.ms += ms;
-      }
-    };
-    const last = args[args.length - 1];
-    if (typeof last === 'function') {
-      args[args.length - 1] = function (this: unknown, ...r: unknown[]) {
-        done();
-        return (last as (...a: unknown[]) => unknown).apply(this, r);
-      };
-      return original.apply(this, args);
+    const e = (totals[kind] ??= { n: 0, ms: 0 });
+    e.n++;
+    e.ms += ms;
+    if (kind === 'projection') {
+      const d = (details[statementLabel(text)] ??= { n: 0, ms: 0 });
+      d.n++;
+      d.ms += ms;
     }
-    const result = original.apply(this, args) as { then?: (a: () => void, b: () => void) => void };
-    if (result && typeof result.then === 'function') result.then(done, done);
-    return result;
-  };
+  });
 }
 
 /** The totals since the last call. */

@@ -33,6 +33,7 @@ export async function eventStoreBench(seconds: number): Promise<void> {
       default: new PostgresEventStore(pool),
       inTx: new PostgresEventStore(pool, { notify: 'in-transaction' }),
       off: new PostgresEventStore(pool, { notify: 'off' }),
+      alone: new PostgresEventStore(pool, { groupAppends: false }),
     };
     const rows: (string | number)[][] = [];
     const ratios: { label: string; ratio: number }[] = [];
@@ -116,6 +117,7 @@ export async function eventStoreBench(seconds: number): Promise<void> {
           pct('default'),
           pct('inTx'),
           pct('off'),
+          pct('alone'),
           pct('typeorm'),
         ]);
         ratios.push({ label, ratio: evs('default') / ceiling });
@@ -138,6 +140,8 @@ export async function eventStoreBench(seconds: number): Promise<void> {
           'ratio',
           'ratio NOTIFY in tx',
           'ratio no NOTIFY',
+          'ratio appends alone',
+          'ratio TypeORM',
         ],
         rows,
       ),
@@ -148,6 +152,9 @@ export async function eventStoreBench(seconds: number): Promise<void> {
     const batched = ratios.filter((r) => r.label.startsWith('100'));
     const ok = batched.every((r) => r.ratio >= 0.5);
     console.log(`\nTarget: batched appends >= 50% of the ceiling: ${ok ? 'MET' : 'NOT MET'}`);
+    console.log(
+      '"appends alone": without group commit (groupAppends: false), each append its own statement and commit.',
+    );
     console.log(
       '"ratio TypeORM": the same append through TypeORM (transaction, version update, entity insert);',
     );

@@ -89,7 +89,7 @@ export async function projectionsBench(_seconds: number): Promise<void> {
   const total = num('BENCH_EVENTS', 1_000_000);
   const devices = num('BENCH_PROJ_DEVICES', Math.max(50, Math.round(total / 200)));
   const batchSize = num('BENCH_PROJ_BATCH', 2000);
-  const rates = (env.BENCH_PROJ_RATES ?? '250,1000')
+  const rates = (env.BENCH_PROJ_RATES ?? '250,1000,5000')
     .split(',')
     .map(Number)
     .filter((r) => r > 0);
@@ -571,9 +571,9 @@ function report(o: {
   const verdicts = rebuilds
     .filter((r) => !r.label.startsWith('no-op'))
     .map((r) => ({ r, ratio: ratioOf(r) }));
-  const ok = verdicts.length > 0 && verdicts.every((v) => v.ratio >= 0.3);
+  const ok = verdicts.every((v) => v.ratio >= 0.3);
   progress(
-    `\nTarget: every projection's rebuild >= 30% of the read-only baseline: ${ok ? 'MET' : 'NOT MET'}`,
+    `\nTarget: every projection's rebuild >= 30% of the read-only baseline: ${verdicts.length === 0 ? 'no rebuild measured (BENCH_PROJ_REBUILD)' : ok ? 'MET' : 'NOT MET'}`,
   );
   for (const v of verdicts) {
     progress(`  ${v.r.label}: ${(v.ratio * 100).toFixed(0)}% ${v.ratio >= 0.3 ? 'MET' : 'NOT MET'}`);

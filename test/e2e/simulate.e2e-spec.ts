@@ -25,6 +25,40 @@ async function hypervisorStreams(db: Client): Promise<Record<string, string[]>> 
   return Object.fromEntries(rows.map((r) => [r.stream_id, r.types]));
 }
 
+/** Polls `probe` until it returns a value (not undefined), or fails with the last reason. */
+async function eventually<T>(ms: number, probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const getJson = async <T>(url: string): Promise<{ status: number; body: T }> => {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as T };
+};
+
+interface DeviceList {
+  items: { id: string; connectivity: { online: boolean } }[];
+}
+interface SchedulingView {
+  rtPinning: unknown[];
+  board: { pcpus: number };
+}
+interface OtaView {
+  deviceId: string;
+  targets?: { target: string; reportedVersion: string | null }[];
+}
+interface Rollups {
+  series: { points: { samples: number }[] }[];
+}
+interface SloView {
+  fleet?: { devices: number; rtVms: number; minutes: number };
+}
+
 describe('npm start -- --simulate N: the all-in-one with a simulated fleet', () => {
   let dataDir: string;
 
@@ -62,6 +96,7 @@ describe('npm start -- --simulate N: the all-in-one with a simulated fleet', () 
       '--simulate',
       String(DEVICES),
       '--telemetry-interval=1s',
+      '--health-interval=2s',
       '--summary-interval',
       '1s',
       // Nothing random that could take a device offline while the test looks.
@@ -108,6 +143,67 @@ describe('npm start -- --simulate N: the all-in-one with a simulated fleet', () 
       expect(serviceVms.rows[0].n).toBe(DEVICES);
 
       expect((await fetch(`http://127.0.0.1:${http}/health`)).status).toBe(200);
+
+      // Through the API, the read models fill up within seconds: inventory, scheduling policy, OTA
+      // status, telemetry rollups and the latency SLO view.
+      const api = `http://127.0.0.1:${http}/api/v1`;
+      const started = Date.now();
+      const fleet = await eventually(
+        15_000,
+        async () => {
+          const { body } = await getJson<DeviceList>(`${api}/devices?limit=100`);
+          const items = body.items;
+          return items.length === DEVICES && items.every((d) => d.connectivity.online) ? items : undefined;
+        },
+        'the fleet inventory lists every simulated device online',
+      );
+      expect(fleet.map((d) => d.id)).toEqual(ids);
+      for (const id of ids) {
+        const scheduling = await eventually(
+          15_000,
+          async () => {
+            const { status, body } = await getJson<SchedulingView>(`${api}/scheduling/devices/${id}`);
+            // A device may run without reporting a plan; its RT VMs' pinning is known either way.
+            return status === 200 && body.board.pcpus > 0 && body.rtPinning.length > 0 ? body : undefined;
+          },
+          `the scheduling policy of ${id}`,
+        );
+        expect(scheduling.board.pcpus).toBeGreaterThanOrEqual(4);
+        const ota = await eventually(
+          15_000,
+          async () => {
+            const { status, body } = await getJson<OtaView>(`${api}/ota/devices/${id}`);
+            const hv = (body.targets ?? []).find((t) => t.target === 'hypervisor');
+            return status === 200 && hv?.reportedVersion ? body : undefined;
+          },
+          `the OTA status of ${id}`,
+        );
+        expect(ota.deviceId).toBe(id);
+        await eventually(
+          20_000,
+          async () => {
+            const { body } = await getJson<Rollups>(`${api}/telemetry/rollups?deviceId=${id}&bucket=1m`);
+            const samples = body.series.flatMap((s) => s.points).reduce((n, pt) => n + pt.samples, 0);
+            return samples > 0 ? samples : undefined;
+          },
+          `telemetry rollups of ${id}`,
+        );
+      }
+      const slo = await eventually(
+        20_000,
+        async () => {
+          const { body } = await getJson<SloView>(`${api}/slo/latency?window=1h`);
+          return body.fleet?.devices === DEVICES && body.fleet.rtVms > 0 ? body.fleet : undefined;
+        },
+        'the fleet latency SLO view',
+      );
+      expect(slo.minutes).toBeGreaterThan(0);
+      // "Within seconds" of every device being online (generous for a loaded CI machine).
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } catch (err) {
+      // Not left running (and holding the data folder) for the next test.
+      await app.stop();
+      throw err;
     } finally {
       await db.end();
     }

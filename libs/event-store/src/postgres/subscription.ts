@@ -137,7 +137,8 @@ export class PostgresLogSubscription<T = RecordedEvent> {
       } catch (err) {
         attempt++;
         this.o.onError?.(err, attempt);
-        await this.sleep(Math.min(100 * 2 ** attempt, 5_000));
+        // The backoff holds even when new events are announced: the database may be what failed.
+        await this.sleep(Math.min(100 * 2 ** attempt, 5_000), false);
         continue;
       }
       if (more || read > 0) continue;
@@ -161,7 +162,8 @@ export class PostgresLogSubscription<T = RecordedEvent> {
     this.caughtUpWaiters.splice(0).forEach((w) => w.resolve());
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Until `ms` pass, the subscription stops, or (if `wakeable`) a notification arrives. */
+  private sleep(ms: number, wakeable = true): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(t);
@@ -169,8 +171,8 @@ export class PostgresLogSubscription<T = RecordedEvent> {
         resolve();
       };
       const t = setTimeout(done, ms);
-      this.wake = done;
-      if (!this.running || this.woken) done();
+      this.wake = wakeable ? done : () => (this.running ? undefined : done());
+      if (!this.running || (wakeable && this.woken)) done();
     });
   }
 }

@@ -1,24 +1,14 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import type { MqttClient } from 'mqtt';
 import { ProvisionDevice } from '@hyperfleet/domain';
-import { EmbeddedMqttBroker, loadConfig, type RuntimeInfrastructure } from '@hyperfleet/platform';
-import { createTestDatabase, freePort, type TestDatabase } from '@hyperfleet/testing';
+import { EmbeddedMqttBroker } from '@hyperfleet/platform';
 import { EmbeddedBrokerAuth, GATEWAY_ACCOUNT, type GatewayAccount } from '../../device-gateway/src/identity';
 import { connectOk, tryConnect } from '../../device-gateway/src/identity/mqtt-test-clients';
-import { FleetApiAppModule } from './fleet-api.module';
-
-// Response bodies are read loosely in assertions.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = Record<string, any>;
+import { startFleetApi, type ApiHarness, type Body } from '../test/api-harness';
 
 describe('fleet-api over HTTP (Nest app, PostgreSQL, embedded aedes with the identity hooks)', () => {
-  let db: TestDatabase;
-  let dataDir: string;
+  let api: ApiHarness;
   let broker: EmbeddedMqttBroker;
   let app: INestApplication;
   let base: string;
@@ -51,33 +41,9 @@ describe('fleet-api over HTTP (Nest app, PostgreSQL, embedded aedes with the ide
     tryConnect(broker.url, { clientId: deviceId, username: deviceId, password });
 
   beforeAll(async () => {
-    db = await createTestDatabase('hf_fleet_api');
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-fleet-api-'));
-    broker = new EmbeddedMqttBroker({ host: '127.0.0.1', port: await freePort() });
-    await broker.start();
-    const config = loadConfig({
-      DATABASE_URL: db.url,
-      MQTT_URL: broker.url,
-      HF_DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-    });
-    const infra: RuntimeInfrastructure = {
-      config,
-      databaseUrl: db.url,
-      mqttUrl: broker.url,
-      kafkaBrokers: null,
-      postgres: { mode: 'external' },
-      mqtt: { mode: 'embedded', broker },
-      transport: 'postgres-log',
-      stop: async () => undefined,
-    };
-    const moduleRef = await Test.createTestingModule({
-      imports: [FleetApiAppModule.forRoot(infra)],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    const port = await freePort();
-    await app.listen(port, '127.0.0.1');
-    base = `http://127.0.0.1:${port}`;
+    api = await startFleetApi('hf_fleet_api');
+    ({ app, base } = api);
+    broker = api.broker!;
     // What the device gateway does in the all-in-one: secure the embedded broker with the hooks.
     expect(app.get(EmbeddedBrokerAuth).install()).not.toBeNull();
     gateway = app.get(GATEWAY_ACCOUNT);
@@ -85,10 +51,7 @@ describe('fleet-api over HTTP (Nest app, PostgreSQL, embedded aedes with the ide
 
   afterAll(async () => {
     for (const c of clients) await c.endAsync(true).catch(() => undefined);
-    await app?.close();
-    await broker?.stop();
-    await db?.drop();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    await api?.close();
   });
 
   it('POST /api/v1/devices provisions the device and answers 201 with its MQTT password, once', async () => {

@@ -1,9 +1,5 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import {
   ChangeRtVmLatencyBudget,
   MarkDeviceOffline,
@@ -16,30 +12,20 @@ import {
   StopRtVm,
 } from '@hyperfleet/domain';
 import type { Pool } from 'pg';
-import { EmbeddedMqttBroker, PG_POOL, loadConfig, type RuntimeInfrastructure } from '@hyperfleet/platform';
-import { ProjectorModule, ProjectorService } from '@hyperfleet/projector';
-import { createTestDatabase, freePort, type TestDatabase } from '@hyperfleet/testing';
-import { FleetApiAppModule } from '../fleet-api.module';
-
-// Response bodies are read loosely in assertions.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = Record<string, any>;
+import { PG_POOL } from '@hyperfleet/platform';
+import { ProjectorService } from '@hyperfleet/projector';
+import { startFleetApi, type ApiHarness, type Body } from '../../test/api-harness';
 
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 
 describe('fleet read API over HTTP (Nest app, PostgreSQL, projector running)', () => {
-  let db: TestDatabase;
-  let dataDir: string;
-  let broker: EmbeddedMqttBroker;
+  let api: ApiHarness;
   let app: INestApplication;
   let base: string;
   let bus: CommandBus;
 
-  const get = async (url: string) => {
-    const res = await fetch(`${base}${url}`);
-    return { status: res.status, body: (await res.json()) as Body };
-  };
+  const get = (url: string) => api.get(url);
   const run = (command: object) => bus.execute(command as never);
   const provision = async (deviceId: string, deviceClass: string, site: string, tags: string[] = []) => {
     const res = await fetch(`${base}/api/v1/devices`, {
@@ -93,33 +79,8 @@ describe('fleet read API over HTTP (Nest app, PostgreSQL, projector running)', (
   const everyone = [...vehicles, ...ipcs].sort();
 
   beforeAll(async () => {
-    db = await createTestDatabase('hf_fleet_query');
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-fleet-query-'));
-    broker = new EmbeddedMqttBroker({ host: '127.0.0.1', port: await freePort() });
-    await broker.start();
-    const config = loadConfig({
-      DATABASE_URL: db.url,
-      MQTT_URL: broker.url,
-      HF_DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-    });
-    const infra: RuntimeInfrastructure = {
-      config,
-      databaseUrl: db.url,
-      mqttUrl: broker.url,
-      kafkaBrokers: null,
-      postgres: { mode: 'external' },
-      mqtt: { mode: 'embedded', broker },
-      transport: 'postgres-log',
-      stop: async () => undefined,
-    };
-    const moduleRef = await Test.createTestingModule({
-      imports: [FleetApiAppModule.forRoot(infra), ProjectorModule],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    const port = await freePort();
-    await app.listen(port, '127.0.0.1');
-    base = `http://127.0.0.1:${port}`;
+    api = await startFleetApi('hf_fleet_query', { projector: true });
+    ({ app, base } = api);
     bus = app.get(CommandBus);
 
     for (const [i, id] of vehicles.entries()) {
@@ -176,10 +137,7 @@ describe('fleet read API over HTTP (Nest app, PostgreSQL, projector running)', (
   });
 
   afterAll(async () => {
-    await app?.close();
-    await broker?.stop();
-    await db?.drop();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    await api?.close();
   });
 
   it('GET /api/v1/devices lists every provisioned device by id, 50 to a page by default', async () => {

@@ -4,12 +4,8 @@
  * update stages from telemetry records published as the device gateway publishes them.
  */
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import type { Pool } from 'pg';
 import { sampleBoard, samplePlan } from '@hyperfleet/acrn';
 import { decodeDeviceMessage, type DeviceMessageInputMap } from '@hyperfleet/contracts';
@@ -23,37 +19,21 @@ import {
   type CommandOutcome,
 } from '@hyperfleet/domain';
 import type { EventTransport } from '@hyperfleet/messaging';
-import {
-  EVENT_TRANSPORT,
-  EmbeddedMqttBroker,
-  PG_POOL,
-  loadConfig,
-  type RuntimeInfrastructure,
-} from '@hyperfleet/platform';
-import { ProjectorModule, ProjectorService } from '@hyperfleet/projector';
+import { EVENT_TRANSPORT, PG_POOL } from '@hyperfleet/platform';
+import { ProjectorService } from '@hyperfleet/projector';
 import { otaStatusProjection } from '@hyperfleet/read-models';
-import { createTestDatabase, freePort, type TestDatabase } from '@hyperfleet/testing';
 import { effectOf } from '../../../device-gateway/src/ingress/effects';
 import { projected, until } from '../../../../libs/read-models/src/scheduling/testing';
-import { FleetApiAppModule } from '../fleet-api.module';
+import { startFleetApi, type ApiHarness, type Body } from '../../test/api-harness';
 
-// Response bodies are read loosely in assertions.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = Record<string, any>;
 type Progress = DeviceMessageInputMap['update-progress']['payload'];
 
 describe('GET /api/v1/ota (Nest app with the projector, PostgreSQL, telemetry channel)', () => {
-  let db: TestDatabase;
-  let dataDir: string;
-  let broker: EmbeddedMqttBroker;
+  let api: ApiHarness;
   let app: INestApplication;
   let pool: Pool;
-  let base: string;
 
-  const get = async (url: string) => {
-    const res = await fetch(`${base}${url}`);
-    return { status: res.status, body: (await res.json()) as Body };
-  };
+  const get = (url: string) => api.get(url);
   const run = (command: object): Promise<CommandOutcome> => app.get(CommandBus).execute(command as never);
   const at = (minute: number) => new Date(Date.UTC(2026, 1, 3, 8, minute)).toISOString();
 
@@ -76,33 +56,8 @@ describe('GET /api/v1/ota (Nest app with the projector, PostgreSQL, telemetry ch
   });
 
   beforeAll(async () => {
-    db = await createTestDatabase('hf_api_ota');
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-api-ota-'));
-    broker = new EmbeddedMqttBroker({ host: '127.0.0.1', port: await freePort() });
-    await broker.start();
-    const config = loadConfig({
-      DATABASE_URL: db.url,
-      MQTT_URL: broker.url,
-      HF_DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-    });
-    const infra: RuntimeInfrastructure = {
-      config,
-      databaseUrl: db.url,
-      mqttUrl: broker.url,
-      kafkaBrokers: null,
-      postgres: { mode: 'external' },
-      mqtt: { mode: 'embedded', broker },
-      transport: 'postgres-log',
-      stop: async () => undefined,
-    };
-    const moduleRef = await Test.createTestingModule({
-      imports: [FleetApiAppModule.forRoot(infra), ProjectorModule],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    const port = await freePort();
-    await app.listen(port, '127.0.0.1');
-    base = `http://127.0.0.1:${port}`;
+    api = await startFleetApi('hf_api_ota', { projector: true });
+    app = api.app;
     pool = app.get<Pool>(PG_POOL);
 
     await run(new CreatePartitionPlan({ planId: 'veh-plan', deviceClass: 'vehicle', plan: samplePlan() }));
@@ -134,10 +89,7 @@ describe('GET /api/v1/ota (Nest app with the projector, PostgreSQL, telemetry ch
   });
 
   afterAll(async () => {
-    await app?.close();
-    await broker?.stop();
-    await db?.drop();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    await api?.close();
   });
 
   it('GET /ota/devices/{id}: per artefact the reported and desired version and the update under way', async () => {

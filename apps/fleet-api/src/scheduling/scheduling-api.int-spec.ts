@@ -2,12 +2,8 @@
  * GET /api/v1/scheduling over HTTP: the fleet API and the projector in one Nest app on PostgreSQL,
  * devices driven by real domain commands through the app's CommandBus.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import type { Pool } from 'pg';
 import { modifyBoard, sampleBoard, samplePlan, smallBoard } from '@hyperfleet/acrn';
 import {
@@ -19,28 +15,17 @@ import {
   type CommandOutcome,
   type DeviceClass,
 } from '@hyperfleet/domain';
-import { EmbeddedMqttBroker, PG_POOL, loadConfig, type RuntimeInfrastructure } from '@hyperfleet/platform';
-import { ProjectorModule, ProjectorService } from '@hyperfleet/projector';
+import { PG_POOL } from '@hyperfleet/platform';
+import { ProjectorService } from '@hyperfleet/projector';
 import { schedulingPolicyProjection } from '@hyperfleet/read-models';
-import { createTestDatabase, freePort, type TestDatabase } from '@hyperfleet/testing';
 import { projected } from '../../../../libs/read-models/src/scheduling/testing';
-import { FleetApiAppModule } from '../fleet-api.module';
-
-// Response bodies are read loosely in assertions.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = Record<string, any>;
+import { startFleetApi, type ApiHarness, type Body } from '../../test/api-harness';
 
 describe('GET /api/v1/scheduling (Nest app with the projector, PostgreSQL)', () => {
-  let db: TestDatabase;
-  let dataDir: string;
-  let broker: EmbeddedMqttBroker;
+  let api: ApiHarness;
   let app: INestApplication;
-  let base: string;
 
-  const get = async (url: string) => {
-    const res = await fetch(`${base}${url}`);
-    return { status: res.status, body: (await res.json()) as Body };
-  };
+  const get = (url: string) => api.get(url);
   const run = (command: object): Promise<CommandOutcome> => app.get(CommandBus).execute(command as never);
   const ids = (page: Body) => (page.items as Body[]).map((i) => i.deviceId);
 
@@ -53,33 +38,8 @@ describe('GET /api/v1/scheduling (Nest app with the projector, PostgreSQL)', () 
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('hf_api_sched');
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-api-sched-'));
-    broker = new EmbeddedMqttBroker({ host: '127.0.0.1', port: await freePort() });
-    await broker.start();
-    const config = loadConfig({
-      DATABASE_URL: db.url,
-      MQTT_URL: broker.url,
-      HF_DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-    });
-    const infra: RuntimeInfrastructure = {
-      config,
-      databaseUrl: db.url,
-      mqttUrl: broker.url,
-      kafkaBrokers: null,
-      postgres: { mode: 'external' },
-      mqtt: { mode: 'embedded', broker },
-      transport: 'postgres-log',
-      stop: async () => undefined,
-    };
-    const moduleRef = await Test.createTestingModule({
-      imports: [FleetApiAppModule.forRoot(infra), ProjectorModule],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    const port = await freePort();
-    await app.listen(port, '127.0.0.1');
-    base = `http://127.0.0.1:${port}`;
+    api = await startFleetApi('hf_api_sched', { projector: true });
+    app = api.app;
 
     await run(
       new CreatePartitionPlan({ planId: 'ipc-plan', deviceClass: 'industrial-pc', plan: samplePlan() }),
@@ -102,10 +62,7 @@ describe('GET /api/v1/scheduling (Nest app with the projector, PostgreSQL)', () 
   });
 
   afterAll(async () => {
-    await app?.close();
-    await broker?.stop();
-    await db?.drop();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    await api?.close();
   });
 
   it('GET /scheduling/devices/{id}: allocation of the assigned and the reported plan, violations, drift', async () => {

@@ -1,28 +1,17 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { Pool } from 'pg';
 import { decodeDeviceMessage, encodeDeviceMessage, exampleDeviceMessages } from '@hyperfleet/contracts';
 import type { TransportRecord } from '@hyperfleet/messaging';
-import { loadConfig, type RuntimeInfrastructure } from '@hyperfleet/platform';
 import {
   applyBatch,
   applyTelemetryBatch,
   telemetryRtBudgetsProjection,
   type ProjectedEvent,
 } from '@hyperfleet/read-models';
-import { createTestDatabase, freePort, type TestDatabase } from '@hyperfleet/testing';
 import { Command } from 'commander';
 import { effectOf } from '../../../device-gateway/src/ingress/effects';
 import { registerTelemetryCommands } from '../../../fleetctl/src/commands/telemetry';
-import { FleetApiAppModule } from '../fleet-api.module';
-
-// Response bodies are read loosely in assertions.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Body = Record<string, any>;
+import { startFleetApi, type ApiHarness, type Body } from '../../test/api-harness';
 
 const MINUTE = 60_000;
 
@@ -72,42 +61,19 @@ const domainEvent = (
 });
 
 describe('telemetry and SLO endpoints over HTTP (Nest app, PostgreSQL)', () => {
-  let db: TestDatabase;
-  let dataDir: string;
-  let app: INestApplication;
+  let api: ApiHarness;
   let pool: Pool;
   let base: string;
   /** The window's minutes hold data at offsets 1..58: a minute that ticks during the test loses none. */
   let hourStart: number;
 
-  const get = async (url: string) => {
-    const res = await fetch(`${base}${url}`);
-    return { status: res.status, body: (await res.json()) as Body };
-  };
+  const get = (url: string) => api.get(url);
   const issues = (body: Body) => (body.details?.issues ?? []).map((i: Body) => `${i.path}: ${i.message}`);
 
   beforeAll(async () => {
-    db = await createTestDatabase('hf_telemetry_api');
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-telemetry-api-'));
-    const config = loadConfig({ DATABASE_URL: db.url, HF_DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
-    const infra: RuntimeInfrastructure = {
-      config,
-      databaseUrl: db.url,
-      mqttUrl: '',
-      kafkaBrokers: null,
-      postgres: { mode: 'external' },
-      mqtt: { mode: 'external' },
-      transport: 'postgres-log',
-      stop: async () => undefined,
-    };
-    const moduleRef = await Test.createTestingModule({
-      imports: [FleetApiAppModule.forRoot(infra)],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    const port = await freePort();
-    await app.listen(port, '127.0.0.1'); // migrations (event store, messaging, read models) run at startup
-    base = `http://127.0.0.1:${port}`;
-    pool = new Pool({ connectionString: db.url, max: 4 });
+    api = await startFleetApi('hf_telemetry_api', { broker: false });
+    base = api.base;
+    pool = new Pool({ connectionString: api.db.url, max: 4 });
 
     // Domain facts the SLO view reads: classes and sites, and one RT VM's budget (the other has none).
     await applyBatch(pool, telemetryRtBudgetsProjection, [
@@ -170,9 +136,7 @@ describe('telemetry and SLO endpoints over HTTP (Nest app, PostgreSQL)', () => {
 
   afterAll(async () => {
     await pool?.end();
-    await app?.close();
-    await db?.drop();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    await api?.close();
   });
 
   it('GET /api/v1/telemetry/rollups: the last hour per minute, one series per VM', async () => {

@@ -1,0 +1,92 @@
+/**
+ * Test harness: the fleet API as a real Nest HTTP app on a fresh test database, with the embedded
+ * aedes broker (or none) and, for the query endpoints, the projector filling the read models.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { EmbeddedMqttBroker, loadConfig, type RuntimeInfrastructure } from '@hyperfleet/platform';
+import { createTestDatabase, freePort, type TestDatabase } from '@hyperfleet/testing';
+import { ProjectorModule } from '@hyperfleet/projector';
+import { FleetApiAppModule } from '../src/fleet-api.module';
+
+// Response bodies are read loosely in assertions.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Body = Record<string, any>;
+
+export interface ApiHarness {
+  readonly app: INestApplication;
+  /** `http://127.0.0.1:<port>` */
+  readonly base: string;
+  readonly db: TestDatabase;
+  readonly broker: EmbeddedMqttBroker | null;
+  /** GET `base + url`, the body parsed as JSON. */
+  get(url: string): Promise<{ status: number; body: Body }>;
+  close(): Promise<void>;
+}
+
+export interface ApiHarnessOptions {
+  /** Run the projector in the same app, so that the query endpoints see what commands did. */
+  readonly projector?: boolean;
+  /** Start an embedded aedes broker (default); without it the API runs with no MQTT at all. */
+  readonly broker?: boolean;
+}
+
+export async function startFleetApi(name: string, options: ApiHarnessOptions = {}): Promise<ApiHarness> {
+  const db = await createTestDatabase(name);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
+  let broker: EmbeddedMqttBroker | null = null;
+  let app: INestApplication | null = null;
+  const close = async () => {
+    await app?.close();
+    await broker?.stop();
+    await db.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    if (options.broker !== false) {
+      broker = new EmbeddedMqttBroker({ host: '127.0.0.1', port: await freePort() });
+      await broker.start();
+    }
+    const config = loadConfig({
+      DATABASE_URL: db.url,
+      ...(broker ? { MQTT_URL: broker.url } : {}),
+      HF_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+    });
+    const infra: RuntimeInfrastructure = {
+      config,
+      databaseUrl: db.url,
+      mqttUrl: broker?.url ?? '',
+      kafkaBrokers: null,
+      postgres: { mode: 'external' },
+      mqtt: broker ? { mode: 'embedded', broker } : { mode: 'external' },
+      transport: 'postgres-log',
+      stop: async () => undefined,
+    };
+    const moduleRef = await Test.createTestingModule({
+      imports: [FleetApiAppModule.forRoot(infra), ...(options.projector ? [ProjectorModule] : [])],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: ['error'] });
+    const port = await freePort();
+    // Migrations (event store, messaging, read models) run at startup.
+    await app.listen(port, '127.0.0.1');
+    const base = `http://127.0.0.1:${port}`;
+    return {
+      app,
+      base,
+      db,
+      broker,
+      async get(url) {
+        const res = await fetch(`${base}${url}`);
+        return { status: res.status, body: (await res.json()) as Body };
+      },
+      close,
+    };
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+}

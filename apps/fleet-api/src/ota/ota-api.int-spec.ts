@@ -23,7 +23,7 @@ import { EVENT_TRANSPORT, PG_POOL } from '@hyperfleet/platform';
 import { ProjectorService } from '@hyperfleet/projector';
 import { otaStatusProjection } from '@hyperfleet/read-models';
 import { effectOf } from '../../../device-gateway/src/ingress/effects';
-import { projected, until } from '../../../../libs/read-models/src/scheduling/testing';
+import { projected, until } from '../../../../libs/read-models/src/framework/testing';
 import { startFleetApi, type ApiHarness, type Body } from '../../test/api-harness';
 
 type Progress = DeviceMessageInputMap['update-progress']['payload'];

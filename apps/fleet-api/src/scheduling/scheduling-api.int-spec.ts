@@ -18,7 +18,7 @@ import {
 import { PG_POOL } from '@hyperfleet/platform';
 import { ProjectorService } from '@hyperfleet/projector';
 import { schedulingPolicyProjection } from '@hyperfleet/read-models';
-import { projected } from '../../../../libs/read-models/src/scheduling/testing';
+import { projected } from '../../../../libs/read-models/src/framework/testing';
 import { startFleetApi, type ApiHarness, type Body } from '../../test/api-harness';
 
 describe('GET /api/v1/scheduling (Nest app with the projector, PostgreSQL)', () => {

@@ -3,8 +3,7 @@
  * + DomainModule over PostgresEventStore), projected live in small batches, then checked row by row;
  * re-applied (deduped and forced) without change; and rebuilt from position 0 into the same rows.
  */
-import { CommandBus, CqrsModule } from '@nestjs/cqrs';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { CommandBus } from '@nestjs/cqrs';
 import { Pool } from 'pg';
 import { sampleBoard, samplePlan } from '@hyperfleet/acrn';
 import {
@@ -12,7 +11,6 @@ import {
   ChangeRtVmLatencyBudget,
   CreatePartitionPlan,
   DeleteRtVm,
-  DomainModule,
   MarkDeviceOffline,
   MarkDeviceOnline,
   ProvisionDevice,
@@ -34,14 +32,13 @@ import {
   UpdateDeviceLabels,
   type Clock,
 } from '@hyperfleet/domain';
-import { LOG_START, PostgresEventStore, readAllWith, type LogPosition } from '@hyperfleet/event-store';
-import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
+import { LOG_START, readAllWith, type LogPosition } from '@hyperfleet/event-store';
 import { applyBatch } from '../framework/apply';
 import { fromRecorded } from '../framework/events';
 import { wantsFilter, type ProjectedEvent } from '../framework/projection';
 import { rebuildProjection } from '../framework/rebuild';
-import { migrateProjectionDatabase } from '../registry';
 import { fleetInventoryProjection } from './inventory.projection';
+import { startReadModelBed, type ReadModelBed } from '../../test/read-model-bed';
 
 // Rows are compared loosely.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -52,9 +49,8 @@ const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 const date = (s: number) => new Date(T0 + s * 1000);
 
 describe('fleet-inventory projection (real PostgreSQL, real domain commands)', () => {
-  let db: TestDatabase;
+  let bed: ReadModelBed;
   let pool: Pool;
-  let moduleRef: TestingModule;
   let bus: CommandBus;
   let now = at(0);
   const clock: Clock = { now: () => now };
@@ -100,23 +96,12 @@ describe('fleet-inventory projection (real PostgreSQL, real domain commands)', (
     ).rows[0];
 
   beforeAll(async () => {
-    db = await createTestDatabase('hf_rm_inventory');
-    pool = new Pool({ connectionString: db.url, max: 6 });
-    await migrateProjectionDatabase(pool, db.url);
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        CqrsModule.forRoot(),
-        DomainModule.forRoot({ eventStore: { useValue: new PostgresEventStore(pool) }, clock }),
-      ],
-    }).compile();
-    await moduleRef.init();
-    bus = moduleRef.get(CommandBus);
+    bed = await startReadModelBed('hf_rm_inventory', { poolSize: 6, clock });
+    ({ pool, bus } = bed);
   });
 
   afterAll(async () => {
-    await moduleRef?.close();
-    await pool?.end();
-    await db?.drop();
+    await bed?.close();
   });
 
   it('a vehicle through its life: provisioning, board, hypervisor, plans, Service VM, connectivity', async () => {

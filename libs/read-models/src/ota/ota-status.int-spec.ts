@@ -4,8 +4,7 @@
  * PostgreSQL-log transport's telemetry channel exactly as the device gateway publishes them.
  */
 import { randomUUID } from 'node:crypto';
-import { CommandBus, CqrsModule } from '@nestjs/cqrs';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { CommandBus } from '@nestjs/cqrs';
 import { Pool } from 'pg';
 import { sampleBoard, samplePlan } from '@hyperfleet/acrn';
 import { decodeDeviceMessage, type DeviceMessageInputMap } from '@hyperfleet/contracts';
@@ -13,7 +12,6 @@ import {
   AssignPartitionPlan,
   CreatePartitionPlan,
   DeleteRtVm,
-  DomainModule,
   ProvisionDevice,
   RegisterRtVm,
   ReportBoardInventory,
@@ -22,17 +20,16 @@ import {
   ReportServiceVmBooted,
   type CommandOutcome,
 } from '@hyperfleet/domain';
-import { PostgresEventStore, PostgresNotifier } from '@hyperfleet/event-store';
 import { PostgresLogTransport, type Delivery } from '@hyperfleet/messaging';
-import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
 import { effectOf } from '../../../../apps/device-gateway/src/ingress/effects';
 import { DeadLetters } from '../framework/dead-letters';
 import { rebuildProjection } from '../framework/rebuild';
 import { ProjectionRunner } from '../framework/runner';
-import { CHANNEL_RUNNERS, migrateProjectionDatabase } from '../registry';
-import { logVisible, projected, until } from '../scheduling/testing';
+import { CHANNEL_RUNNERS } from '../registry';
+import { logVisible, projected, until } from '../framework/testing';
 import { otaStatusProjection } from './ota-status.projection';
 import { OTA_PROGRESS_GROUP, OtaProgressRunner, UPDATE_PROGRESS_RECORD_TYPE } from './progress-runner';
+import { startReadModelBed, type ReadModelBed } from '../../test/read-model-bed';
 
 // Rows are read loosely in assertions.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,11 +37,9 @@ type Row = Record<string, any>;
 type Progress = DeviceMessageInputMap['update-progress']['payload'];
 
 describe('ota-status read model (real PostgreSQL, PostgreSQL-log transport, domain commands, gateway records)', () => {
-  let db: TestDatabase;
+  let bed: ReadModelBed;
   let pool: Pool;
-  let notifier: PostgresNotifier;
   let transport: PostgresLogTransport;
-  let moduleRef: TestingModule;
   let bus: CommandBus;
   let runner: ProjectionRunner;
   let progress: OtaProgressRunner;
@@ -108,21 +103,8 @@ describe('ota-status read model (real PostgreSQL, PostgreSQL-log transport, doma
     ).rows;
 
   beforeAll(async () => {
-    db = await createTestDatabase('hf_rm_ota');
-    pool = new Pool({ connectionString: db.url, max: 10 });
-    await migrateProjectionDatabase(pool, db.url);
-    notifier = new PostgresNotifier(pool);
-    await notifier.start();
-    transport = new PostgresLogTransport({ pool, notifier, pollIntervalMs: 50 });
-    await transport.start();
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        CqrsModule.forRoot(),
-        DomainModule.forRoot({ eventStore: { useValue: new PostgresEventStore(pool) } }),
-      ],
-    }).compile();
-    await moduleRef.init();
-    bus = moduleRef.get(CommandBus);
+    bed = await startReadModelBed('hf_rm_ota');
+    ({ pool, transport, bus } = bed);
     runner = new ProjectionRunner(otaStatusProjection, {
       pool,
       transport,
@@ -136,11 +118,7 @@ describe('ota-status read model (real PostgreSQL, PostgreSQL-log transport, doma
   afterAll(async () => {
     await progress?.stop();
     await runner?.stop();
-    await moduleRef?.close();
-    await transport?.close();
-    await notifier?.stop();
-    await pool?.end();
-    await db?.drop();
+    await bed?.close();
   });
 
   it('versions reported and desired per device and artefact, and devices per (artefact, version)', async () => {

@@ -2,14 +2,12 @@
  * The scheduling-policy projection against real PostgreSQL: events produced by real domain commands
  * (CommandBus → PostgresEventStore), delivered by the PostgreSQL-log transport to a ProjectionRunner.
  */
-import { CommandBus, CqrsModule } from '@nestjs/cqrs';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { CommandBus } from '@nestjs/cqrs';
 import { Pool } from 'pg';
 import { modifyPlan, sampleBoard, samplePlan, smallBoard, vmNamed } from '@hyperfleet/acrn';
 import {
   AssignPartitionPlan,
   CreatePartitionPlan,
-  DomainModule,
   ProvisionDevice,
   RegisterRtVm,
   ReportBoardInventory,
@@ -18,29 +16,25 @@ import {
   UpdateDeviceLabels,
   type CommandOutcome,
 } from '@hyperfleet/domain';
-import { LOG_START, PostgresEventStore, PostgresNotifier, readAllWith } from '@hyperfleet/event-store';
+import { LOG_START, readAllWith } from '@hyperfleet/event-store';
 import { PostgresLogTransport } from '@hyperfleet/messaging';
-import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
 import { applyBatch } from '../framework/apply';
 import { DeadLetters } from '../framework/dead-letters';
 import { fromRecorded } from '../framework/events';
 import { rebuildProjection } from '../framework/rebuild';
 import { ProjectionRunner } from '../framework/runner';
-import { migrateProjectionDatabase } from '../registry';
 import { schedulingPolicyProjection } from './scheduling.projection';
-import { logVisible, projected } from './testing';
+import { logVisible, projected } from '../framework/testing';
+import { startReadModelBed, type ReadModelBed } from '../../test/read-model-bed';
 
 // Rows are read loosely in assertions.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Row = Record<string, any>;
 
 describe('scheduling-policy projection (real PostgreSQL, PostgreSQL-log transport, domain commands)', () => {
-  let db: TestDatabase;
+  let bed: ReadModelBed;
   let pool: Pool;
-  let store: PostgresEventStore;
-  let notifier: PostgresNotifier;
   let transport: PostgresLogTransport;
-  let moduleRef: TestingModule;
   let bus: CommandBus;
   let runner: ProjectionRunner;
   const run = (command: object): Promise<CommandOutcome> => bus.execute(command as never);
@@ -88,19 +82,8 @@ describe('scheduling-policy projection (real PostgreSQL, PostgreSQL-log transpor
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('hf_rm_sched');
-    pool = new Pool({ connectionString: db.url, max: 10 });
-    await migrateProjectionDatabase(pool, db.url);
-    store = new PostgresEventStore(pool);
-    notifier = new PostgresNotifier(pool);
-    await notifier.start();
-    transport = new PostgresLogTransport({ pool, notifier, pollIntervalMs: 50 });
-    await transport.start();
-    moduleRef = await Test.createTestingModule({
-      imports: [CqrsModule.forRoot(), DomainModule.forRoot({ eventStore: { useValue: store } })],
-    }).compile();
-    await moduleRef.init();
-    bus = moduleRef.get(CommandBus);
+    bed = await startReadModelBed('hf_rm_sched');
+    ({ pool, transport, bus } = bed);
     runner = new ProjectionRunner(schedulingPolicyProjection, {
       pool,
       transport,
@@ -119,11 +102,7 @@ describe('scheduling-policy projection (real PostgreSQL, PostgreSQL-log transpor
 
   afterAll(async () => {
     await runner?.stop();
-    await moduleRef?.close();
-    await transport?.close();
-    await notifier?.stop();
-    await pool?.end();
-    await db?.drop();
+    await bed?.close();
   });
 
   it('a plan assigned and reported in sync: no drift; who owns each pCPU, the CLOS of each vCPU, the RTVM pinned as planned', async () => {

@@ -1,6 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -9,12 +7,16 @@ import {
   renderPasswdFile,
   type PasswdEntry,
 } from '../../apps/device-gateway/src/identity';
+// libs/testing's process helpers; its jest-only parts stay out of the build.
+import { hasMosquitto, runAsCurrentUser, spawnMosquitto } from '../../libs/testing/src/mosquitto';
+import { freePort } from '../../libs/testing/src/process';
+
+export { freePort, hasMosquitto };
 
 /**
  * A private Mosquitto for the ingest benchmark, configured as production is (`fleetctl
  * mosquitto-config`: password file, ACL, a device listener with `use_username_as_clientid` and a
- * gateway listener), plus `set_tcp_nodelay true`. Adapted from `startMosquitto()` in libs/testing,
- * which is not part of the build.
+ * gateway listener), plus `set_tcp_nodelay true`.
  */
 export interface BenchMosquitto {
   /** Where devices connect. */
@@ -26,19 +28,6 @@ export interface BenchMosquitto {
   dropNotices(): number;
   log(): string;
   stop(): Promise<void>;
-}
-
-export const hasMosquitto = (): boolean => spawnSync('mosquitto', ['-h']).error === undefined;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** The broker's files, written once per run: every phase starts a fresh broker from them. */
@@ -75,38 +64,23 @@ export async function startBenchMosquitto(
   })
     // Connection chatter of 10,000 devices is not what is measured (notices stay: drops are one).
     .replace(/^log_type information$/m, '');
-  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  fs.writeFileSync(conf, `${rendered}\n${extraConfig}\n${asRoot ? 'user root\n' : ''}`);
+  fs.writeFileSync(conf, `${rendered}\n${extraConfig}\n${runAsCurrentUser()}`);
   let output = '';
   let drops = 0;
-  const child: ChildProcess = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const keep = (d: Buffer) => {
-    const text = d.toString();
-    drops += text.split('are being dropped').length - 1;
-    output = (output + text).slice(-20_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const deadline = Date.now() + 15_000;
-  while (!(await canConnect(port)) || !(await canConnect(gatewayPort))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`mosquitto did not start on ${port}/${gatewayPort}:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const broker = await spawnMosquitto(conf, [port, gatewayPort], {
+    onOutput: (text) => {
+      drops += text.split('are being dropped').length - 1;
+      output = (output + text).slice(-20_000);
+    },
+  });
   return {
     deviceUrl: `mqtt://127.0.0.1:${port}`,
     gatewayUrl: `mqtt://127.0.0.1:${gatewayPort}`,
-    pid: child.pid!,
+    pid: broker.pid,
     dropNotices: () => drops,
     log: () => output,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await exited;
-      }
+      await broker.stop('SIGKILL');
       fs.rmSync(conf, { force: true });
     },
   };
@@ -114,15 +88,4 @@ export async function startBenchMosquitto(
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

@@ -38,32 +38,64 @@ export async function startMosquitto(extraConfig = ''): Promise<MosquittoServer>
       extraConfig,
     ].join('\n'),
   );
-  // As root mosquitto drops to its own user; keep root so it can read the files the test wrote.
-  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (asRoot) fs.appendFileSync(conf, '\nuser root\n');
+  fs.appendFileSync(conf, `\n${runAsCurrentUser()}`);
   let output = '';
-  const child: ChildProcess = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`mosquitto did not start on ${port}:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const broker = await spawnMosquitto(conf, [port], { onOutput: (text) => (output += text) });
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
     log: () => output,
     async stop() {
-      if (child.exitCode === null) {
+      await broker.stop('SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** As root mosquitto drops to its own user; keeping root lets it read the files we wrote. */
+export function runAsCurrentUser(): string {
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  return asRoot ? 'user root\n' : '';
+}
+
+export interface SpawnedMosquitto {
+  readonly pid: number;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Runs `mosquitto -c conf` and waits until every one of `ports` accepts connections. */
+export async function spawnMosquitto(
+  conf: string,
+  ports: readonly number[],
+  options: { onOutput?: (text: string) => void; timeoutMs?: number } = {},
+): Promise<SpawnedMosquitto> {
+  let output = '';
+  const child: ChildProcess = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = (d: Buffer) => {
+    const text = d.toString();
+    output = (output + text).slice(-20_000);
+    options.onOutput?.(text);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    const up = await Promise.all(ports.map(canConnect));
+    if (up.every(Boolean)) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`mosquitto did not start on ${ports.join('/')}:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    pid: child.pid!,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
+        child.kill(signal);
         await exited;
       }
-      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,44 +1,36 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { Pool } from 'pg';
 import { runMigrations } from '@hyperfleet/event-store';
-import { createTestDatabase, freePort, type TestDatabase } from '@hyperfleet/testing';
+import {
+  createTestDatabase,
+  freePort,
+  hasMosquitto,
+  spawnMosquitto,
+  type SpawnedMosquitto,
+  type TestDatabase,
+} from '@hyperfleet/testing';
 import { runMosquittoConfig } from '../../../fleetctl/src/commands/mosquitto-config';
 import { DeviceCredentialStore, type IssuedCredential } from './credential-store';
 import type { MosquittoConfigReport } from './mosquitto-config';
 import { IDENTITY_MIGRATION_SET } from './migrations';
 import { connectOk, recorder, sleep, subscribeGranted, tryConnect, waitFor } from './mqtt-test-clients';
 
-const hasMosquitto = spawnSync('mosquitto', ['-h']).error === undefined;
-if (!hasMosquitto && process.env.CI === 'true')
+if (!hasMosquitto() && process.env.CI === 'true')
   throw new Error('CI=true but the mosquitto binary is missing');
-const describeMosquitto = hasMosquitto ? describe : describe.skip;
-if (!hasMosquitto) console.warn('SKIPPED: no mosquitto binary on PATH (apt-get install mosquitto)');
+const describeMosquitto = hasMosquitto() ? describe : describe.skip;
+if (!hasMosquitto()) console.warn('SKIPPED: no mosquitto binary on PATH (apt-get install mosquitto)');
 
 const GATEWAY_PASSWORD = 'gateway-secret-for-tests';
-
-async function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 describeMosquitto('fleetctl mosquitto-config against a real Mosquitto 2', () => {
   let db: TestDatabase;
   let pool: Pool;
   let dir: string;
   let report: MosquittoConfigReport;
-  let mosquitto: ChildProcess;
-  let mosquittoLog = '';
+  let mosquitto: SpawnedMosquitto;
   let devicePort: number;
   let gatewayPort: number;
   let deviceUrl: string;
@@ -92,25 +84,12 @@ describeMosquitto('fleetctl mosquitto-config against a real Mosquitto 2', () => 
       { ...process.env, DATABASE_URL: db.url, MQTT_GATEWAY_PASSWORD: GATEWAY_PASSWORD },
     );
 
-    mosquitto = spawn('mosquitto', ['-c', report.files.conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    mosquitto.stdout!.on('data', (d: Buffer) => (mosquittoLog += d.toString()));
-    mosquitto.stderr!.on('data', (d: Buffer) => (mosquittoLog += d.toString()));
-    const deadline = Date.now() + 10_000;
-    while (!((await portOpen(devicePort)) && (await portOpen(gatewayPort)))) {
-      if (mosquitto.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`mosquitto did not start:\n${mosquittoLog}`);
-      }
-      await sleep(50);
-    }
+    mosquitto = await spawnMosquitto(report.files.conf, [devicePort, gatewayPort]);
   });
 
   afterAll(async () => {
     for (const c of clients) await c.endAsync(true).catch(() => undefined);
-    if (mosquitto && mosquitto.exitCode === null) {
-      const exited = new Promise((r) => mosquitto.once('exit', r));
-      mosquitto.kill('SIGTERM');
-      await exited;
-    }
+    await mosquitto?.stop('SIGTERM');
     await pool?.end();
     await db?.drop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

@@ -1,25 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { AppProcess, embeddedEnv, freePort } from '@hyperfleet/testing';
-
-const FLEET = 'dist/apps/fleet/src/main.js';
-
-const postgresProcessesFor = (dataDir: string): string[] => {
-  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes(dataDir) && /postgres/.test(l));
-};
-
-const noStackTrace = (s: string) => expect(s).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
+import { FLEET, embeddedDataDir, noStackTrace, postgresProcessesFor } from './all-in-one';
 
 describe('apps/fleet on embedded defaults (a fresh laptop)', () => {
   let dataDir: string;
 
   beforeAll(() => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-embedded-'));
-    // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the folder.
-    fs.chmodSync(dataDir, 0o755);
+    dataDir = embeddedDataDir('hf-embedded-');
   });
 
   afterAll(() => {

@@ -1,20 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Client } from 'pg';
 import { AppProcess, embeddedEnv, freePort } from '@hyperfleet/testing';
+import { FLEET, embeddedDataDir, noStackTrace, postgresProcessesFor } from './all-in-one';
 
-const FLEET = 'dist/apps/fleet/src/main.js';
 const DEVICES = 5;
 const ids = Array.from({ length: DEVICES }, (_, i) => `sim-${String(i).padStart(5, '0')}`);
-
-const postgresProcessesFor = (dataDir: string): string[] => {
-  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes(dataDir) && /postgres/.test(l));
-};
-
-const noStackTrace = (s: string) => expect(s).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
 
 /** Event types per hypervisor stream of the simulated devices, in stream order. */
 async function hypervisorStreams(db: Client): Promise<Record<string, string[]>> {
@@ -63,9 +53,7 @@ describe('npm start -- --simulate N: the all-in-one with a simulated fleet', () 
   let dataDir: string;
 
   beforeAll(() => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-simulate-'));
-    // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the folder.
-    fs.chmodSync(dataDir, 0o755);
+    dataDir = embeddedDataDir('hf-simulate-');
   });
 
   afterAll(() => {

@@ -1,26 +1,8 @@
-import {
-  decodeDeviceMessage,
-  encodeDeviceMessage,
-  exampleDeviceMessages,
-  type DeviceMessageInputMap,
-  type DeviceMessageKind,
-} from '@hyperfleet/contracts';
+import { exampleDeviceMessages } from '@hyperfleet/contracts';
 import type { TransportRecord } from '@hyperfleet/messaging';
-import { effectOf } from '../../../../apps/device-gateway/src/ingress/effects';
 import { bucketIndex, histogramTotal } from './histogram';
 import { MinuteRollups, parseRecord, parseSample, type ParsedRecord } from './rollup';
-
-/** The telemetry-channel records the gateway publishes for a device message. */
-function asGateway<K extends DeviceMessageKind>(
-  deviceId: string,
-  kind: K,
-  message: DeviceMessageInputMap[K],
-): TransportRecord[] {
-  const out = encodeDeviceMessage(deviceId, kind, message);
-  const decoded = decodeDeviceMessage(out.topic, out.payload, { authenticatedDeviceId: deviceId });
-  if (!decoded.ok) throw new Error(decoded.message);
-  return [...effectOf(decoded, { defaultLatencyBudgetUs: 50 }).telemetry];
-}
+import { asGateway } from '../../test/gateway-records';
 
 const parsed = (r: TransportRecord) => parseRecord(r) as ParsedRecord;
 const minute = (iso: string) => Date.parse(iso);

@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import {
-  decodeDeviceMessage,
-  encodeDeviceMessage,
-  exampleDeviceMessages,
-  type DeviceMessageInputMap,
-  type DeviceMessageKind,
-} from '@hyperfleet/contracts';
+import { exampleDeviceMessages } from '@hyperfleet/contracts';
 import { PostgresEventStore, PostgresNotifier } from '@hyperfleet/event-store';
 import { PostgresLogTransport, type Delivery, type TransportRecord } from '@hyperfleet/messaging';
 import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
-import { effectOf } from '../../../../apps/device-gateway/src/ingress/effects';
 import { DeadLetters } from '../framework/dead-letters';
 import { rebuildProjection } from '../framework/rebuild';
 import { ProjectionRunner } from '../framework/runner';
@@ -20,18 +13,7 @@ import { queryLatencyHistogram, queryRollups } from './queries';
 import { telemetryRtBudgetsProjection } from './rt-budgets.projection';
 import { DEFAULT_LATENCY_SLO, latencySloReport } from './slo';
 import { TelemetryRollupRunner, applyTelemetryBatch } from './telemetry-rollups';
-
-/** The telemetry-channel records the gateway publishes for a device message (its own code path). */
-function asGateway<K extends DeviceMessageKind>(
-  deviceId: string,
-  kind: K,
-  message: DeviceMessageInputMap[K],
-): TransportRecord[] {
-  const out = encodeDeviceMessage(deviceId, kind, message);
-  const decoded = decodeDeviceMessage(out.topic, out.payload, { authenticatedDeviceId: deviceId });
-  if (!decoded.ok) throw new Error(decoded.message);
-  return [...effectOf(decoded, { defaultLatencyBudgetUs: 50 }).telemetry];
-}
+import { asGateway } from '../../test/gateway-records';
 
 const envelope = (epoch: number, seq: number, sentAt: string) => ({
   protocolVersion: 1 as const,

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { deviceTopic, DEVICE_PAYLOAD_LIMITS } from '@hyperfleet/contracts';
 import { startMosquitto, type MosquittoServer } from '@hyperfleet/testing';
 import { startGateway, TestAgent, uniqueId, type AgentOptions, type Harness } from './harness';
@@ -130,6 +131,27 @@ function gatewaySuite(name: string, broker: 'aedes' | 'mosquitto') {
         'RtVmRegistered',
         'RtVmStateReported',
       ]);
+      // A first rejection is repeated as it was, with the flag.
+      const late = a.message('vm-state', { seq: 1 });
+      const first = await a.send('vm-state', late);
+      expect(first).toMatchObject({ status: 'rejected', code: 'OUT_OF_ORDER' });
+      const repeated = await a.sendRaw(deviceTopic(a.deviceId, 'vm-state'), JSON.stringify(late), late.msgId);
+      expect(repeated).toEqual({ ...first, duplicate: true });
+      // A plain acceptance is stored as NULL (rebuilt from msg_id and kind), a rejection as sent.
+      const pg = new Client({ connectionString: h.db.url });
+      await pg.connect();
+      try {
+        const { rows } = await pg.query<{ msg_id: string; reply: unknown }>(
+          'SELECT msg_id, reply FROM hf.device_messages WHERE msg_id = ANY($1)',
+          [[m.msgId, late.msgId]],
+        );
+        expect(Object.fromEntries(rows.map((r) => [r.msg_id, r.reply]))).toEqual({
+          [m.msgId]: null,
+          [late.msgId]: first,
+        });
+      } finally {
+        await pg.end();
+      }
     });
 
     it('orders by sequence: a stale sequence is OUT_OF_ORDER, a message before the birth NOT_REGISTERED', async () => {

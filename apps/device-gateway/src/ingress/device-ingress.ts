@@ -12,7 +12,12 @@ import {
 import type { EventTransport, TransportRecord } from '@hyperfleet/messaging';
 import { CommandLog } from '../egress/command-log';
 import { GATEWAY_OPTIONS, GATEWAY_TRANSPORT, type GatewayOptions } from '../gateway-options';
-import { SessionStore, type BatchTransaction, type BatchVerdict } from '../sessions/session-store';
+import {
+  SessionStore,
+  type BatchFinalState,
+  type BatchTransaction,
+  type BatchVerdict,
+} from '../sessions/session-store';
 import { applyCommands, effectOf, type Effect } from './effects';
 import { RateLimiter } from './rate-limiter';
 
@@ -31,8 +36,8 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/** How stale a telemetry-only device's last-seen time may get (far below the heartbeat timeout). */
-const TOUCH_INTERVAL_MS = 5000;
+/** How stale a device's last-seen time may get: far below the heartbeat timeout. */
+const touchIntervalMs = (heartbeatTimeoutMs: number) => Math.min(5000, heartbeatTimeoutMs / 10);
 /** Messages decided in one transaction at most. */
 const MAX_BATCH = 128;
 /** Devices whose commands run at once within a batch (each holds a shared-pool connection per statement). */
@@ -266,18 +271,17 @@ export class DeviceIngress {
 
     // 4. Every verdict and each device's final state, in one statement; the commit makes them durable.
     if (verdicts.length) {
-      // A device that only sent telemetry changed nothing but its last-seen time, which the silence
-      // sweeper needs to a few seconds: refreshing it every TOUCH_INTERVAL_MS spares a row update
-      // (and an index entry) per message.
+      // The silence sweeper needs a device's last-seen time to a few seconds only: refreshing it every
+      // few seconds (or when connectivity changes) keeps most session updates off its index (HOT).
       const now = Date.now();
-      const due = [...finals].filter(
-        ([d, f]) => f.changed || now - (this.touched.get(d) ?? 0) >= TOUCH_INTERVAL_MS,
-      );
-      for (const [d] of due) this.touched.set(d, now);
-      await tx.record(
-        verdicts,
-        due.map(([deviceId, f]) => ({ deviceId, state: f.state, online: f.online })),
-      );
+      const interval = touchIntervalMs(this.options.heartbeatTimeoutMs);
+      const updates: BatchFinalState[] = [];
+      for (const [deviceId, f] of finals) {
+        const touch = f.online !== undefined || now - (this.touched.get(deviceId) ?? 0) >= interval;
+        if (touch) this.touched.set(deviceId, now);
+        if (f.changed || touch) updates.push({ deviceId, state: f.state, online: f.online, touch });
+      }
+      await tx.record(verdicts, updates);
     }
     return replies;
   }

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { Reply, SequenceState } from '@hyperfleet/contracts';
+import { Reply, type SequenceState } from '@hyperfleet/contracts';
 
 export interface DeviceSession {
   readonly state: SequenceState | null;
@@ -21,6 +21,8 @@ export interface BatchFinalState {
   readonly deviceId: string;
   readonly state: SequenceState | null;
   readonly online?: boolean;
+  /** Whether to set last_seen_at to now (an indexed column: written only when due, see DeviceIngress). */
+  readonly touch: boolean;
 }
 
 export interface BatchTransaction {
@@ -79,12 +81,22 @@ export class SessionStore {
       );
       // A statement of its own, after the locks: a snapshot taken before waiting on another instance's
       // lock would miss the reply that instance just committed for a redelivered message.
-      const { rows: prev } = await client.query<{ device_id: string; msg_id: string; reply: Reply }>(
-        `SELECT m.device_id, m.msg_id, m.reply FROM hf.device_messages m
+      const { rows: prev } = await client.query<{
+        device_id: string;
+        msg_id: string;
+        kind: string;
+        reply: Reply | null;
+      }>(
+        `SELECT m.device_id, m.msg_id, m.kind, m.reply FROM hf.device_messages m
            JOIN unnest($1::text[], $2::text[]) AS x(device_id, msg_id) USING (device_id, msg_id)`,
         [messages.map((m) => m.deviceId), messages.map((m) => m.msgId)],
       );
-      const previous = new Map(prev.map((r) => [`${r.device_id}\u0000${r.msg_id}`, r.reply]));
+      const previous = new Map(
+        prev.map((r) => [
+          `${r.device_id}\u0000${r.msg_id}`,
+          r.reply ?? Reply.accepted(r.msg_id, { kind: r.kind }),
+        ]),
+      );
       const result = await fn({
         session: (deviceId) => sessions.get(deviceId) ?? { state: null, online: false },
         previousReply: (deviceId, msgId) => previous.get(`${deviceId}\u0000${msgId}`) ?? null,
@@ -142,11 +154,12 @@ async function recordBatch(
        INSERT INTO hf.device_messages (device_id, msg_id, kind, epoch, seq, reply)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::jsonb[])),
      u AS (
-       SELECT * FROM unnest($7::text[], $8::bigint[], $9::bigint[], $10::boolean[]) AS x(device_id, epoch, last_seq, online))
+       SELECT * FROM unnest($7::text[], $8::bigint[], $9::bigint[], $10::boolean[], $11::boolean[])
+         AS x(device_id, epoch, last_seq, online, touch))
      UPDATE hf.device_sessions d SET
        epoch = COALESCE(u.epoch, d.epoch), last_seq = COALESCE(u.last_seq, d.last_seq),
        registered = d.registered OR u.epoch IS NOT NULL, online = COALESCE(u.online, d.online),
-       last_seen_at = now(), updated_at = now()
+       last_seen_at = CASE WHEN u.touch THEN now() ELSE d.last_seen_at END, updated_at = now()
      FROM u WHERE d.device_id = u.device_id`,
     [
       verdicts.map((v) => v.deviceId),
@@ -154,11 +167,24 @@ async function recordBatch(
       verdicts.map((v) => v.kind),
       verdicts.map((v) => v.epoch),
       verdicts.map((v) => v.seq),
-      verdicts.map((v) => JSON.stringify(v.reply)),
+      verdicts.map((v) => (isPlainAcceptance(v) ? null : JSON.stringify(v.reply))),
       finals.map((f) => f.deviceId),
       finals.map((f) => f.state?.epoch ?? null),
       finals.map((f) => f.state?.lastSeq ?? null),
       finals.map((f) => f.online ?? null),
+      finals.map((f) => f.touch),
     ],
+  );
+}
+
+/** What `Reply.accepted(msgId, { kind })` builds, and so what a NULL reply column stands for. */
+function isPlainAcceptance(v: BatchVerdict): boolean {
+  const r = v.reply;
+  return (
+    r.status === 'accepted' &&
+    r.inReplyTo === v.msgId &&
+    r.kind === v.kind &&
+    Object.keys(r).length === 4 &&
+    r.protocolVersion === 1
   );
 }

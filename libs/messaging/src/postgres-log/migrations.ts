@@ -35,6 +35,30 @@ END
 $do$;
 `,
   },
+  {
+    version: 3,
+    name: 'telemetry-log-json',
+    sql: `
+-- Measured per telemetry record on the ingest path (docs/benchmarks.md): building jsonb from the
+-- gateway's JSON was most of PostgreSQL's share of a telemetry message, for a column nobody queries
+-- inside (consumers read the record whole). json keeps the text as sent, checked to be JSON.
+ALTER TABLE hf.telemetry_log ALTER COLUMN event TYPE json USING event::json;
+-- Order is (transaction_id, position), its own index; a second b-tree on position alone was a third
+-- index entry per record that no query used.
+ALTER TABLE hf.telemetry_log DROP CONSTRAINT telemetry_log_pkey;
+-- Records arrive in recorded_at order: a BRIN index finds the expired ones for the pruning DELETE
+-- at a fraction of a b-tree's upkeep.
+DROP INDEX hf.telemetry_log_age_idx;
+CREATE INDEX telemetry_log_age_idx ON hf.telemetry_log USING brin (recorded_at);
+DO $do$
+BEGIN
+  ALTER TABLE hf.telemetry_log ALTER COLUMN event SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+  NULL;
+END
+$do$;
+`,
+  },
 ];
 
 export const MESSAGING_MIGRATION_SET = { name: 'messaging', migrations: MESSAGING_MIGRATIONS };

@@ -29,6 +29,18 @@ export interface PostgresLogTransportOptions {
 }
 
 /**
+ * One text of the events' JSON joined by RS (U+001E), which JSON.stringify never leaves unescaped:
+ * cheaper on both ends than a text[] (whose quoting pg escapes character by character) or a jsonb
+ * array (which PostgreSQL builds and takes apart again). WITH ORDINALITY keeps the records' order.
+ */
+const TELEMETRY_INSERT = `INSERT INTO hf.telemetry_log (key, event)
+  SELECT k, e::json FROM unnest($1::text[], string_to_array($2, chr(30))) WITH ORDINALITY AS t(k, e, ord) ORDER BY ord`;
+
+function telemetryParams(records: readonly TransportRecord[]): [string[], string] {
+  return [records.map((r) => r.key), records.map((r) => JSON.stringify(r.event)).join('\u001e')];
+}
+
+/**
  * The embedded default: no broker, the PostgreSQL event log is the device-events channel and a
  * sibling table is the telemetry channel. Group progress lives in hf.checkpoints.
  */
@@ -59,11 +71,7 @@ export class PostgresLogTransport implements EventTransport {
     }
     if (records.length === 0) return;
     // No NOTIFY: telemetry consumers poll, and a NOTIFY would serialise every committing insert.
-    await this.o.pool.query(
-      `INSERT INTO hf.telemetry_log (key, event)
-       SELECT r->>'key', r->'event' FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(r, ord) ORDER BY ord`,
-      [JSON.stringify(records)],
-    );
+    await this.o.pool.query(TELEMETRY_INSERT, telemetryParams(records));
   }
 
   async subscribe(options: SubscribeOptions): Promise<TransportSubscription> {

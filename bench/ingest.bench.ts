@@ -181,7 +181,10 @@ export async function ingestBench(seconds: number): Promise<void> {
       sizes: (env.BENCH_INGEST_AEDES_DEVICES ?? '1000').split(',').map(Number),
     },
   };
-  const rounds = num('BENCH_INGEST_ROUNDS', 3);
+  // Rounds per measurement in all, over `passes` turns of ceiling and gateway.
+  const passes = Math.max(1, num('BENCH_INGEST_PASSES', 2));
+  const roundsPerPass = Math.max(1, Math.ceil(num('BENCH_INGEST_ROUNDS', 4) / passes));
+  const rounds = roundsPerPass * passes;
   // Devices between CONNECT and their birth's reply, at most: the gateway takes a few dozen births a
   // second, and a deeper backlog costs it its MQTT connections (docs/benchmarks.md). 0: no limit.
   const maxConnecting = num('BENCH_INGEST_MAX_CONNECTING', 200);
@@ -189,6 +192,8 @@ export async function ingestBench(seconds: number): Promise<void> {
   const telemetryBatch = num('BENCH_INGEST_TELEMETRY_BATCH', 20);
   const warmupMs = Math.min(2000, Math.max(500, seconds * 500));
   const profileDir = env.BENCH_INGEST_PROFILE;
+  // Node flags for both servers (gateway and bare subscriber), e.g. to try garbage-collector settings.
+  const serverNodeArgs = (env.BENCH_INGEST_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
   if (!hasMosquitto()) {
     progress('  mosquitto is not installed: measuring the embedded aedes broker only');
@@ -205,7 +210,7 @@ export async function ingestBench(seconds: number): Promise<void> {
 
   progress(
     `  ${os.cpus().length} CPU cores shared by the simulator, the broker, the server and PostgreSQL (and whatever else runs here); ` +
-      `best of ${rounds} rounds per measurement`,
+      `best of ${rounds} rounds per measurement, ceiling and gateway taking turns in ${passes} passes`,
   );
   const db = await benchDatabase('ingest');
   const work = tempDir('hf-bench-ingest-');
@@ -231,170 +236,178 @@ export async function ingestBench(seconds: number): Promise<void> {
     for (const broker of brokers) {
       const { connectRate } = settings[broker];
       for (const { size, prefix } of fleets.filter((f) => settings[broker].sizes.includes(f.size))) {
-        for (const role of ['ceiling', 'gateway'] as Role[]) {
-          const label = `${broker}, ${fmt(size)} devices, ${role}`;
-          progress(`  ${label}: starting ...`);
-          let logLines = 0;
-          // The gateway's own state from an earlier phase (same device ids): each phase starts at epoch 1.
-          await resetGatewayState(db.url);
-          const mosq =
-            broker === 'mosquitto'
-              ? await startBenchMosquitto(
-                  work,
-                  env.BENCH_INGEST_MOSQUITTO_CONF?.replace(/\\n/g, '\n') ?? BENCH_MOSQUITTO_EXTRA,
-                )
-              : undefined;
-          const server = await ServerProcess.start(
-            {
-              role,
-              broker,
-              databaseUrl: db.url,
-              mqttUrl: mosq?.gatewayUrl,
-              aedesPort: broker === 'aedes' ? await freePort() : undefined,
-              gatewayUsername: GATEWAY_USERNAME,
-              gatewayPassword,
-              connections,
-            },
-            { MQTT_GATEWAY_PASSWORD: gatewayPassword, MQTT_GATEWAY_USERNAME: GATEWAY_USERNAME },
-            (line) => {
-              // What the gateway warns about (lost connections, internal errors), a few lines per phase.
-              if (++logLines <= 12)
-                progress(`    [${role}] ${line.replace(/^.*?(WARN|ERROR)\s*/, '$1 ').slice(0, 200)}`);
-              else if (logLines === 13) progress(`    [${role}] (further log lines not shown)`);
-            },
-          ).catch(async (err) => {
-            await mosq?.stop();
-            throw err;
-          });
-          const fleet = new Fleet({
-            count: size,
-            mqttUrl: mosq?.deviceUrl ?? server.deviceUrl,
-            seed: SEED,
-            idPrefix: prefix,
-            connectRate,
-            healthIntervalMs: 0,
-            telemetryIntervalMs: 0,
-            tripleFaultProb: 0,
-            vmChurnProb: 0,
-            reconnectProb: 0,
-            updateFailProb: 0,
-            keepaliveSec: 300,
-            // Births queue in the gateway (a few dozen per second): a device waits for its reply
-            // instead of publishing again, which would only add work. Measured replies take far less.
-            replyTimeoutMs: 600_000,
-            validate: false,
-            credentialsFor: (id) => passwords.get(id),
-          });
-          try {
-            const t0 = performance.now();
-            const ticker = setInterval(() => {
-              const st = fleet.counters;
-              progress(
-                `    ${((performance.now() - t0) / 1000).toFixed(0)} s: ${fmt(st.devicesConnected)} connected, ${fmt(st.devicesOnline)} online`,
-              );
-            }, 15_000);
+        const runsOf: Record<Role, Measurement[]> = { ceiling: [], gateway: [] };
+        // Ceiling and gateway take turns (passes), so that a slow spell of this machine falls on both.
+        for (let pass = 0; pass < passes; pass++)
+          for (const role of ['ceiling', 'gateway'] as Role[]) {
+            const label = `${broker}, ${fmt(size)} devices, ${role}`;
+            const lastPass = pass === passes - 1;
+            progress(`  ${label}${passes > 1 ? ` (pass ${pass + 1} of ${passes})` : ''}: starting ...`);
+            let logLines = 0;
+            // The gateway's own state from an earlier phase (same device ids): each phase starts at epoch 1.
+            await resetGatewayState(db.url);
+            const mosq =
+              broker === 'mosquitto'
+                ? await startBenchMosquitto(
+                    work,
+                    env.BENCH_INGEST_MOSQUITTO_CONF?.replace(/\\n/g, '\n') ?? BENCH_MOSQUITTO_EXTRA,
+                  )
+                : undefined;
+            const server = await ServerProcess.start(
+              {
+                role,
+                broker,
+                databaseUrl: db.url,
+                mqttUrl: mosq?.gatewayUrl,
+                aedesPort: broker === 'aedes' ? await freePort() : undefined,
+                gatewayUsername: GATEWAY_USERNAME,
+                gatewayPassword,
+                connections,
+              },
+              { MQTT_GATEWAY_PASSWORD: gatewayPassword, MQTT_GATEWAY_USERNAME: GATEWAY_USERNAME },
+              (line) => {
+                // What the gateway warns about (lost connections, internal errors), a few lines per phase.
+                if (++logLines <= 12)
+                  progress(`    [${role}] ${line.replace(/^.*?(WARN|ERROR)\s*/, '$1 ').slice(0, 200)}`);
+                else if (logLines === 13) progress(`    [${role}] (further log lines not shown)`);
+              },
+              serverNodeArgs,
+            ).catch(async (err) => {
+              await mosq?.stop();
+              throw err;
+            });
+            const fleet = new Fleet({
+              count: size,
+              mqttUrl: mosq?.deviceUrl ?? server.deviceUrl,
+              seed: SEED,
+              idPrefix: prefix,
+              connectRate,
+              healthIntervalMs: 0,
+              telemetryIntervalMs: 0,
+              tripleFaultProb: 0,
+              vmChurnProb: 0,
+              reconnectProb: 0,
+              updateFailProb: 0,
+              keepaliveSec: 300,
+              // Births queue in the gateway (a few dozen per second): a device waits for its reply
+              // instead of publishing again, which would only add work. Measured replies take far less.
+              replyTimeoutMs: 600_000,
+              validate: false,
+              credentialsFor: (id) => passwords.get(id),
+            });
             try {
-              await connectPaced(fleet, maxConnecting);
-              await fleet.ready(readyTimeoutMs(size, connectRate));
-            } catch (err) {
-              throw new Error(`${(err as Error).message}\n${explain(fleet, server, mosq)}`);
-            } finally {
-              clearInterval(ticker);
-            }
-            await settle(fleet, 120_000);
-            const setup = (performance.now() - t0) / 1000;
-            setupTimes.push(
-              `${label}: ${fmt(size)} CONNECTs + births + status online in ${setup.toFixed(1)} s`,
-            );
-            progress(`    all ${fmt(size)} online after ${setup.toFixed(1)} s`);
-            if (mosq?.dropNotices())
-              progress(`    the broker dropped messages for ${mosq.dropNotices()} client(s)`);
-            const runs: Measurement[] = [];
-            for (let round = 0; round < rounds; round++)
-              for (const kind of ['domain', 'telemetry'] as WorkloadKind[]) {
-                const comps: cpu.Components = {
-                  simulator: () => [process.pid],
-                  broker: () => (mosq ? [mosq.pid] : []),
-                  server: () => [server.pid],
-                };
-                let a: cpu.CpuSample | null = null;
-                let b: cpu.CpuSample | null = null;
-                let eluA = performance.eventLoopUtilization();
-                let simulatorElu = 0;
-                let stats: ServerStats | null = null;
-                let profile: ProfileSummary | undefined;
-                const profiling = profileDir !== undefined && role === 'gateway' && round === rounds - 1;
-                const result = await drive(fleet, kind, {
-                  window,
-                  warmupMs,
-                  measureMs: seconds * 1000,
-                  telemetryBatch,
-                  onStart: async () => {
-                    await server.request('reset');
-                    if (profiling) await server.request('profile-start');
-                    comps.postgres = () => {
-                      const found = cpu.postgresPids();
-                      pgScope = found.scope;
-                      return found.pids;
-                    };
-                    if (cpu.available()) a = cpu.sampleCpu(comps);
-                    eluA = performance.eventLoopUtilization();
-                  },
-                  onEnd: async () => {
-                    if (cpu.available()) b = cpu.sampleCpu(comps);
-                    simulatorElu = performance.eventLoopUtilization(eluA).utilization;
-                    stats = await server.request<ServerStats>('stats');
-                    if (profiling) {
-                      const file =
-                        profileDir && profileDir !== '1'
-                          ? path.join(profileDir, `${broker}-${size}-${kind}.cpuprofile`)
-                          : undefined;
-                      profile = await server.request<ProfileSummary>('profile-stop', { file });
-                    }
-                  },
-                });
-                const m: Measurement = {
-                  broker,
-                  role,
-                  size,
-                  kind,
-                  window,
-                  range: [result.msgsPerSecond, result.msgsPerSecond],
-                  result,
-                  latency: summarize(result.latency),
-                  cpu: a && b ? cpu.cpuBetween(a, b) : null,
-                  simulatorElu,
-                  server: stats!,
-                  profile,
-                };
-                runs.push(m);
-                progress(`    ${kind.padEnd(9)} ${describe(m)}`);
+              const t0 = performance.now();
+              const ticker = setInterval(() => {
+                const st = fleet.counters;
+                progress(
+                  `    ${((performance.now() - t0) / 1000).toFixed(0)} s: ${fmt(st.devicesConnected)} connected, ${fmt(st.devicesOnline)} online`,
+                );
+              }, 15_000);
+              try {
+                await connectPaced(fleet, maxConnecting);
+                await fleet.ready(readyTimeoutMs(size, connectRate));
+              } catch (err) {
+                throw new Error(`${(err as Error).message}\n${explain(fleet, server, mosq)}`);
+              } finally {
+                clearInterval(ticker);
               }
-            // Other people's work on this machine only ever slows a round down: the best round counts.
-            for (const kind of ['domain', 'telemetry'] as WorkloadKind[]) {
-              const mine = runs.filter((r) => r.kind === kind);
-              if (!mine.length) continue;
-              const best = mine.reduce((x, y) => (y.result.msgsPerSecond > x.result.msgsPerSecond ? y : x));
-              const rates = mine.map((r) => r.result.msgsPerSecond);
-              best.range = [Math.min(...rates), Math.max(...rates)];
-              best.profile = mine.find((r) => r.profile)?.profile;
-              measurements.push(best);
+              await settle(fleet, 120_000);
+              const setup = (performance.now() - t0) / 1000;
+              if (pass === 0)
+                setupTimes.push(
+                  `${label}: ${fmt(size)} CONNECTs + births + status online in ${setup.toFixed(1)} s`,
+                );
+              progress(`    all ${fmt(size)} online after ${setup.toFixed(1)} s`);
+              if (mosq?.dropNotices())
+                progress(`    the broker dropped messages for ${mosq.dropNotices()} client(s)`);
+              const runs = runsOf[role];
+              for (let round = 0; round < roundsPerPass; round++)
+                for (const kind of ['domain', 'telemetry'] as WorkloadKind[]) {
+                  const comps: cpu.Components = {
+                    simulator: () => [process.pid],
+                    broker: () => (mosq ? [mosq.pid] : []),
+                    server: () => [server.pid],
+                  };
+                  let a: cpu.CpuSample | null = null;
+                  let b: cpu.CpuSample | null = null;
+                  let eluA = performance.eventLoopUtilization();
+                  let simulatorElu = 0;
+                  let stats: ServerStats | null = null;
+                  let profile: ProfileSummary | undefined;
+                  const profiling =
+                    profileDir !== undefined && role === 'gateway' && lastPass && round === roundsPerPass - 1;
+                  const result = await drive(fleet, kind, {
+                    window,
+                    warmupMs,
+                    measureMs: seconds * 1000,
+                    telemetryBatch,
+                    onStart: async () => {
+                      await server.request('reset');
+                      if (profiling) await server.request('profile-start');
+                      comps.postgres = () => {
+                        const found = cpu.postgresPids();
+                        pgScope = found.scope;
+                        return found.pids;
+                      };
+                      if (cpu.available()) a = cpu.sampleCpu(comps);
+                      eluA = performance.eventLoopUtilization();
+                    },
+                    onEnd: async () => {
+                      if (cpu.available()) b = cpu.sampleCpu(comps);
+                      simulatorElu = performance.eventLoopUtilization(eluA).utilization;
+                      stats = await server.request<ServerStats>('stats');
+                      if (profiling) {
+                        const file =
+                          profileDir && profileDir !== '1'
+                            ? path.join(profileDir, `${broker}-${size}-${kind}.cpuprofile`)
+                            : undefined;
+                        profile = await server.request<ProfileSummary>('profile-stop', { file });
+                      }
+                    },
+                  });
+                  const m: Measurement = {
+                    broker,
+                    role,
+                    size,
+                    kind,
+                    window,
+                    range: [result.msgsPerSecond, result.msgsPerSecond],
+                    result,
+                    latency: summarize(result.latency),
+                    cpu: a && b ? cpu.cpuBetween(a, b) : null,
+                    simulatorElu,
+                    server: stats!,
+                    profile,
+                  };
+                  runs.push(m);
+                  progress(`    ${kind.padEnd(9)} ${describe(m)}`);
+                }
+              if (mosq?.dropNotices()) {
+                failures.push(
+                  `${label}: the broker dropped messages (its queue limit) for ${mosq.dropNotices()} client(s)`,
+                );
+              }
+            } catch (err) {
+              failures.push(`${label}: ${(err as Error).message}`);
+              progress(`    FAILED: ${(err as Error).message}`);
+            } finally {
+              const stopping = fleet.stop({ drainTimeoutMs: 0 });
+              await server.stop();
+              await mosq?.stop();
+              await Promise.race([stopping, new Promise((r) => setTimeout(r, 30_000))]);
             }
-            if (mosq?.dropNotices()) {
-              failures.push(
-                `${label}: the broker dropped messages (its queue limit) for ${mosq.dropNotices()} client(s)`,
-              );
-            }
-          } catch (err) {
-            failures.push(`${label}: ${(err as Error).message}`);
-            progress(`    FAILED: ${(err as Error).message}`);
-          } finally {
-            const stopping = fleet.stop({ drainTimeoutMs: 0 });
-            await server.stop();
-            await mosq?.stop();
-            await Promise.race([stopping, new Promise((r) => setTimeout(r, 30_000))]);
           }
-        }
+        // Other people's work on this machine only ever slows a round down: the best round counts.
+        for (const role of ['ceiling', 'gateway'] as Role[])
+          for (const kind of ['domain', 'telemetry'] as WorkloadKind[]) {
+            const mine = runsOf[role].filter((r) => r.kind === kind);
+            if (!mine.length) continue;
+            const best = mine.reduce((x, y) => (y.result.msgsPerSecond > x.result.msgsPerSecond ? y : x));
+            const rates = mine.map((r) => r.result.msgsPerSecond);
+            best.range = [Math.min(...rates), Math.max(...rates)];
+            best.profile = mine.find((r) => r.profile)?.profile;
+            measurements.push(best);
+          }
       }
     }
   } finally {
@@ -405,6 +418,7 @@ export async function ingestBench(seconds: number): Promise<void> {
     connections,
     seconds,
     rounds,
+    passes,
     setupTimes,
   });
   for (const f of failures) progress(`\nFAILED ${f}`);
@@ -471,7 +485,7 @@ function describe(m: Measurement): string {
 
 function report(
   all: Measurement[],
-  o: { connections: number; seconds: number; rounds: number; setupTimes: string[] },
+  o: { connections: number; seconds: number; rounds: number; passes: number; setupTimes: string[] },
 ): void {
   const find = (broker: BrokerKind, size: number, role: Role, kind: WorkloadKind) =>
     all.find((m) => m.broker === broker && m.size === size && m.role === role && m.kind === kind);
@@ -541,7 +555,7 @@ function report(
     `\nIngest end to end: device PUBLISH → effect durable → reply received by the device. Closed loop: "in flight"`,
   );
   progress(
-    `messages across the fleet (one per device at most); ${o.seconds} s measured after a warm-up, best of ${o.rounds} rounds (range shown).`,
+    `messages across the fleet (one per device at most); ${o.seconds} s measured after a warm-up, best of ${o.rounds} rounds (range shown), in ${o.passes} passes of ceiling then gateway.`,
   );
   progress(
     `Ceiling: a bare mqtt.js subscriber (${o.connections} MQTT 5 connections in a shared subscription, like the gateway) that reads`,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { isExactDeviceMessage } from './exact-shape';
 import { isValidDeviceId } from './ids';
 import {
   DEVICE_PAYLOAD_LIMITS,
@@ -38,7 +39,7 @@ function bytesOf(payload: MqttPayload): Uint8Array {
   return typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
 }
 
-type JsonResult = { ok: true; value: unknown } | { ok: false; error: string };
+type JsonResult = { ok: true; value: unknown; text: string } | { ok: false; error: string };
 
 /** Stateless between calls (no `stream` option), so one serves every message. */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -53,7 +54,7 @@ export function parseJsonPayload(bytes: Uint8Array): JsonResult {
     return { ok: false, error: 'the payload is not UTF-8' };
   }
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return { ok: true, value: JSON.parse(text) as unknown, text };
   } catch (e) {
     return { ok: false, error: e instanceof Error ? e.message : String(e) };
   }
@@ -106,6 +107,11 @@ export type DecodedDeviceMessage = {
     sizeBytes: number;
     /** Where the reply goes: `hf/v1/<deviceId>/reply`. */
     replyTopic: string;
+    /**
+     * The message's JSON text when `message` is JSON.parse of it as it is (the exact-shape path):
+     * lets the payload travel on as the device wrote it. Absent when zod rebuilt the message.
+     */
+    text?: string;
   };
 }[DeviceMessageKind];
 
@@ -224,18 +230,24 @@ export function decodeDeviceMessage(
     );
   }
 
-  // 5. Schema.
-  const result = DEVICE_MESSAGE_SCHEMAS[kind].safeParse(json.value);
-  if (!result.success)
-    return reject('SCHEMA_INVALID', schemaDetails(kind, result.error), { kind, deviceId, msgId });
+  // 5. Schema: the hot kinds' exact shape first (the parsed JSON as it is), else zod.
+  const exact = isExactDeviceMessage(kind, json.value);
+  let message: unknown = json.value;
+  if (!exact) {
+    const result = DEVICE_MESSAGE_SCHEMAS[kind].safeParse(json.value);
+    if (!result.success)
+      return reject('SCHEMA_INVALID', schemaDetails(kind, result.error), { kind, deviceId, msgId });
+    message = result.data;
+  }
 
   return {
     ok: true,
     kind,
     deviceId,
-    message: result.data,
+    message,
     sizeBytes: bytes.byteLength,
     replyTopic: replyTopicOf(deviceId),
+    ...(exact ? { text: json.text } : {}),
   } as DecodedDeviceMessage;
 }
 

@@ -18,6 +18,7 @@ import {
   exampleDesiredState,
   exampleDeviceMessages,
   lastWill,
+  replySchema,
 } from '.';
 
 const DEVICE = EXAMPLE_DEVICE_ID;
@@ -69,6 +70,29 @@ describe('encoders', () => {
       kind: 'birth',
       status: 'accepted',
     });
+  });
+
+  it('reply: a plain acceptance (written without zod) gives the bytes zod would; anything else goes to zod', () => {
+    const cases: Reply[] = [
+      Reply.accepted('m-1', { kind: 'telemetry' }),
+      Reply.accepted('m-1'),
+      { protocolVersion: 1, inReplyTo: null, status: 'accepted' },
+      Reply.accepted('m-1', { kind: 'k'.repeat(64) }),
+      { ...Reply.accepted('m-1'), kind: '' },
+      { ...Reply.accepted('m-1'), kind: 'k'.repeat(65) },
+      Reply.accepted('not an id'),
+      { ...Reply.accepted('m-1'), protocolVersion: 2 as 1 },
+      { ...Reply.accepted('m-1'), extra: 1 } as Reply,
+      Reply.duplicate(Reply.accepted('m-1')),
+    ];
+    for (const reply of cases) {
+      const viaZod = replySchema.safeParse(reply);
+      if (viaZod.success) {
+        expect(encodeReply(DEVICE, reply).payload.toString('utf8')).toBe(JSON.stringify(viaZod.data));
+      } else {
+        expect(() => encodeReply(DEVICE, reply)).toThrow(ContractViolationError);
+      }
+    }
   });
 
   it('refuses to send what the contract does not allow', () => {

@@ -9,6 +9,7 @@ export * from './reply-codes';
 export * from './reply';
 export * from './topics';
 export * from './decode';
+export * from './json-span';
 export * from './encode';
 export * from './sequence';
 export * from './examples';

@@ -32,6 +32,7 @@ export interface IngressInput {
 
 interface Pending {
   readonly decoded: DecodedDeviceMessage;
+  readonly queuedAt: number;
   resolve(reply: Reply): void;
   reject(err: unknown): void;
 }
@@ -40,6 +41,13 @@ interface Pending {
 const touchIntervalMs = (heartbeatTimeoutMs: number) => Math.min(5000, heartbeatTimeoutMs / 10);
 /** Messages decided in one transaction at most. */
 const MAX_BATCH = 128;
+/**
+ * While other batches are in flight, a new one waits for this many messages, or until its oldest has
+ * waited LINGER_MS: a batch's cost is mostly per batch (statements, round trips, a commit), and
+ * under load a slot frees long before the queue has refilled. Idle, a message goes at once.
+ */
+const FULL_BATCH = 64;
+const LINGER_MS = 5;
 /** Devices whose commands run at once within a batch (each holds a shared-pool connection per statement). */
 const COMMAND_CONCURRENCY = 8;
 
@@ -61,6 +69,7 @@ export class DeviceIngress {
   private readonly queue: Pending[] = [];
   private readonly busy = new Set<string>();
   private batchesInFlight = 0;
+  private lingerTimer: NodeJS.Timeout | null = null;
   /** When each device's last-seen time was last written. */
   private readonly touched = new Map<string, number>();
   private readonly limiter: RateLimiter;
@@ -140,7 +149,7 @@ export class DeviceIngress {
 
   private enqueue(decoded: DecodedDeviceMessage): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
-      this.queue.push({ decoded, resolve, reject });
+      this.queue.push({ decoded, queuedAt: performance.now(), resolve, reject });
       this.pump();
     });
   }
@@ -152,6 +161,17 @@ export class DeviceIngress {
    */
   private pump(): void {
     while (this.batchesInFlight < this.options.deviceConcurrency && this.queue.length > 0) {
+      if (this.batchesInFlight > 0 && this.queue.length < FULL_BATCH) {
+        const wait = this.queue[0].queuedAt + LINGER_MS - performance.now();
+        if (wait > 0) {
+          this.lingerTimer ??= setTimeout(() => {
+            this.lingerTimer = null;
+            this.pump();
+          }, wait);
+          this.lingerTimer.unref();
+          return;
+        }
+      }
       const batch: Pending[] = [];
       const held = new Set<string>();
       const ids = new Set<string>();

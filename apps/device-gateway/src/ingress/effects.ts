@@ -1,5 +1,5 @@
 import type { CommandBus } from '@nestjs/cqrs';
-import type { DecodedDeviceMessage, DeviceMessageMap } from '@hyperfleet/contracts';
+import { topLevelMemberSpan, type DecodedDeviceMessage, type DeviceMessageMap } from '@hyperfleet/contracts';
 import {
   DomainRejection,
   MarkDeviceOffline,
@@ -158,23 +158,38 @@ export function effectOf(decoded: DecodedDeviceMessage, options: EffectOptions):
   }
 }
 
-function record(decoded: DecodedDeviceMessage, type: string, data: object): TransportRecord {
+function record(decoded: DecodedDeviceMessage, type: string, payload: object): TransportRecord {
   const m = decoded.message;
-  return {
-    key: decoded.deviceId,
-    event: {
-      specversion: '1.0',
-      // Deterministic: a redelivered message produces the same id, so consumers can drop the copy.
-      id: `${decoded.deviceId}/${m.msgId}`,
-      source: `urn:hyperfleet:device:${decoded.deviceId}`,
-      type,
-      subject: decoded.deviceId,
-      time: m.sentAt,
-      datacontenttype: 'application/json',
-      // Decoded from JSON, so already plain JSON; every transport serialises it.
-      data: { ...(data as Record<string, unknown>), epoch: m.epoch, seq: m.seq },
-    },
-  };
+  const head = {
+    specversion: '1.0',
+    // Deterministic: a redelivered message produces the same id, so consumers can drop the copy.
+    id: `${decoded.deviceId}/${m.msgId}`,
+    source: `urn:hyperfleet:device:${decoded.deviceId}`,
+    type,
+    subject: decoded.deviceId,
+    time: m.sentAt,
+    datacontenttype: 'application/json',
+  } as const;
+  // Decoded from JSON, so already plain JSON.
+  const data = { ...(payload as Record<string, unknown>), epoch: m.epoch, seq: m.seq };
+  const json = splicedJson(decoded, head, payload);
+  return { key: decoded.deviceId, event: { ...head, data }, ...(json ? { json } : {}) };
+}
+
+/**
+ * The record as JSON with the payload's own text from the message (serialising a 20-sample batch
+ * again cost the gateway as much as parsing it), when the message was taken as parsed (`text`) and
+ * its payload is a non-empty object: `{...head, "data": {<payload members>, "epoch": E, "seq": S}}`.
+ */
+function splicedJson(decoded: DecodedDeviceMessage, head: object, payload: object): string | null {
+  const text = decoded.text;
+  if (text === undefined || payload !== decoded.message.payload || Object.keys(payload).length === 0)
+    return null;
+  const span = topLevelMemberSpan(text, 'payload');
+  if (!span) return null;
+  const members = text.slice(span[0], span[1] - 1); // without its closing brace
+  const m = decoded.message;
+  return `${JSON.stringify(head).slice(0, -1)},"data":${members},"epoch":${m.epoch},"seq":${m.seq}}}`;
 }
 
 /** Runs the effect's commands in order; the first domain rejection stops it and is the answer. */

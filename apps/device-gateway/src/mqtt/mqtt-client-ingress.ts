@@ -3,6 +3,8 @@ import { GATEWAY_SUBSCRIPTIONS, parseTopic, type OutboundMessage } from '@hyperf
 import type { DeviceIngress } from '../ingress/device-ingress';
 import type { DevicePublisher } from './publisher';
 
+const noLog = (): void => undefined;
+
 export interface MqttClientIngressOptions {
   readonly url: string;
   readonly username?: string;
@@ -74,6 +76,8 @@ export class MqttClientIngress implements DevicePublisher {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       ...this.auth(),
+      // mqtt.js formats a debug line per packet even when nobody listens (2–3% of the gateway's CPU).
+      log: noLog,
     });
     client.on('error', (err) => this.o.log?.(`gateway MQTT publisher: ${err.message}`));
     await this.whenConnected(client);
@@ -114,6 +118,7 @@ export class MqttClientIngress implements DevicePublisher {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       ...this.auth(),
+      log: noLog,
       customHandleAcks: (topic, message, packet, done) => {
         const handled = this.handle(topic, message, packet.retain);
         if (!acks) return void handled.then(() => done(0));

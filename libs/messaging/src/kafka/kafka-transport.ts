@@ -115,7 +115,7 @@ export class KafkaTransport implements EventTransport {
       acks: -1,
       messages: records.map((r) => ({
         key: r.key,
-        value: JSON.stringify(r.event),
+        value: r.json ?? JSON.stringify(r.event),
         headers: { 'content-type': 'application/cloudevents+json' },
       })),
     });

@@ -37,7 +37,7 @@ const TELEMETRY_INSERT = `INSERT INTO hf.telemetry_log (key, event)
   SELECT k, e::json FROM unnest($1::text[], string_to_array($2, chr(30))) WITH ORDINALITY AS t(k, e, ord) ORDER BY ord`;
 
 function telemetryParams(records: readonly TransportRecord[]): [string[], string] {
-  return [records.map((r) => r.key), records.map((r) => JSON.stringify(r.event)).join('\u001e')];
+  return [records.map((r) => r.key), records.map((r) => r.json ?? JSON.stringify(r.event)).join('\u001e')];
 }
 
 /**

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { PostgresLogTransport, type EventTransport } from '@hyperfleet/messaging';
 import {
   EVENT_TRANSPORT,
   PG_POOL,
@@ -37,12 +38,16 @@ export class DeviceGatewayModule {
         { provide: GATEWAY_TRANSPORT, useExisting: EVENT_TRANSPORT },
         {
           provide: SessionStore,
-          useFactory: (infra: RuntimeInfrastructure, o: GatewayOptions) =>
+          useFactory: (infra: RuntimeInfrastructure, o: GatewayOptions, transport: EventTransport) =>
             new SessionStore(
               // No acquire timeout: a burst of devices queues here instead of failing with INTERNAL_ERROR.
               createPool(infra.databaseUrl, o.deviceConcurrency, 0),
+              // The PostgreSQL log lives in this database: telemetry joins the batch's transaction.
+              transport instanceof PostgresLogTransport
+                ? (client, records) => transport.publishTelemetryWith(client, records)
+                : undefined,
             ),
-          inject: [RUNTIME, GATEWAY_OPTIONS],
+          inject: [RUNTIME, GATEWAY_OPTIONS, EVENT_TRANSPORT],
         },
         { provide: CommandLog, useFactory: (pool: Pool) => new CommandLog(pool), inject: [PG_POOL] },
         {

@@ -227,8 +227,35 @@ function gatewaySuite(name: string, broker: 'aedes' | 'mosquitto') {
     it('telemetry goes to the telemetry channel, not into aggregate streams', async () => {
       const a = await registered('tele');
       const before = await h.store.streamVersion(`hypervisor-${a.deviceId}`);
-      expect(await a.send('telemetry', a.message('telemetry'))).toMatchObject({ status: 'accepted' });
+      const m = a.message('telemetry');
+      expect(await a.send('telemetry', m)).toMatchObject({ status: 'accepted' });
       expect(await h.store.streamVersion(`hypervisor-${a.deviceId}`)).toBe(before);
+      // A redelivery is answered from the dedupe log and writes no second record.
+      const again = await a.sendRaw(deviceTopic(a.deviceId, 'telemetry'), JSON.stringify(m), m.msgId);
+      expect(again).toMatchObject({ duplicate: true, code: 'DUPLICATE_MESSAGE' });
+      const pg = new Client({ connectionString: h.db.url });
+      await pg.connect();
+      try {
+        // The record is the message's payload with its epoch and seq, and it was committed in the same
+        // transaction as the verdict that accepted it (the PostgreSQL log shares the gateway's database).
+        const { rows } = await pg.query<{ event: { id: string; data: unknown }; same_tx: boolean }>(
+          `SELECT t.event, (t.transaction_id::text::bigint % 4294967296) = m.xmin::text::bigint AS same_tx
+             FROM hf.telemetry_log t JOIN hf.device_messages m ON m.device_id = t.key AND m.msg_id = $2
+            WHERE t.key = $1`,
+          [a.deviceId, m.msgId],
+        );
+        expect(rows).toEqual([
+          {
+            event: expect.objectContaining({
+              id: `${a.deviceId}/${m.msgId}`,
+              data: { ...m.payload, epoch: m.epoch, seq: m.seq },
+            }),
+            same_tx: true,
+          },
+        ]);
+      } finally {
+        await pg.end();
+      }
     });
   });
 }

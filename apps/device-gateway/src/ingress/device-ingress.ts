@@ -261,8 +261,12 @@ export class DeviceIngress {
       });
     });
 
-    // 2. Telemetry first: a transport failure fails the batch before any command ran.
-    if (telemetry.length) await this.transport.publish('telemetry', telemetry);
+    // 2. Telemetry first: a transport failure fails the batch before any command ran. On the
+    // PostgreSQL log it commits with the batch (one commit; a redelivery never writes a second copy).
+    if (telemetry.length) {
+      if (tx.publishTelemetry) await tx.publishTelemetry(telemetry);
+      else await this.transport.publish('telemetry', telemetry);
+    }
 
     // 3. Domain commands: one device's in order, several devices at once.
     await forEachLimited([...byDevice.values()], COMMAND_CONCURRENCY, async (work) => {

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { Reply, type SequenceState } from '@hyperfleet/contracts';
+import type { TransportRecord } from '@hyperfleet/messaging';
 
 export interface DeviceSession {
   readonly state: SequenceState | null;
@@ -29,7 +30,12 @@ export interface BatchTransaction {
   session(deviceId: string): DeviceSession;
   previousReply(deviceId: string, msgId: string): Reply | null;
   record(verdicts: readonly BatchVerdict[], finals: readonly BatchFinalState[]): Promise<void>;
+  /** Writes telemetry records in this transaction; absent when the telemetry channel is elsewhere (Kafka). */
+  readonly publishTelemetry?: (records: readonly TransportRecord[]) => Promise<void>;
 }
+
+/** Writes telemetry records through a connection of this database (the PostgreSQL-log transport's). */
+export type TelemetryWriter = (client: PoolClient, records: readonly TransportRecord[]) => Promise<void>;
 
 /**
  * The gateway's own state in PostgreSQL: per-device sequence state, the dedupe log of replies, and
@@ -39,7 +45,10 @@ export interface BatchTransaction {
  * the earlier replies, record, COMMIT.
  */
 export class SessionStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly telemetryWriter?: TelemetryWriter,
+  ) {}
 
   async close(): Promise<void> {
     await this.pool.end();
@@ -101,6 +110,9 @@ export class SessionStore {
         session: (deviceId) => sessions.get(deviceId) ?? { state: null, online: false },
         previousReply: (deviceId, msgId) => previous.get(`${deviceId}\u0000${msgId}`) ?? null,
         record: (verdicts, finals) => recordBatch(client, verdicts, finals),
+        ...(this.telemetryWriter
+          ? { publishTelemetry: (records) => this.telemetryWriter!(client, records) }
+          : {}),
       });
       await client.query('COMMIT');
       return result;

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import {
   LOG_START,
   PostgresCheckpointStore,
@@ -69,9 +69,20 @@ export class PostgresLogTransport implements EventTransport {
     if (channel === 'dead-letters') {
       throw new Error('On the PostgreSQL log, parked events live in rm.dead_letters only');
     }
+    await this.publishTelemetryWith(this.o.pool, records);
+  }
+
+  /**
+   * Telemetry records written through the caller's connection, so inside its transaction: the
+   * gateway commits them with the verdicts that accept their messages (same database).
+   */
+  async publishTelemetryWith(
+    client: Pick<Pool, 'query'> | Pick<PoolClient, 'query'>,
+    records: readonly TransportRecord[],
+  ): Promise<void> {
     if (records.length === 0) return;
     // No NOTIFY: telemetry consumers poll, and a NOTIFY would serialise every committing insert.
-    await this.o.pool.query(TELEMETRY_INSERT, telemetryParams(records));
+    await client.query(TELEMETRY_INSERT, telemetryParams(records));
   }
 
   async subscribe(options: SubscribeOptions): Promise<TransportSubscription> {

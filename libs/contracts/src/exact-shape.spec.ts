@@ -1,3 +1,4 @@
+import { mulberry32 } from '@hyperfleet/fleet-sim';
 import { decodeDeviceMessage } from './decode';
 import { exampleDeviceMessage, EXAMPLE_DEVICE_ID } from './examples';
 import { isExactDeviceMessage } from './exact-shape';
@@ -12,17 +13,6 @@ import { deviceTopic } from './topics';
  */
 
 const KINDS = ['telemetry', 'health', 'vm-state'] as const satisfies readonly DeviceMessageKind[];
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_VALUES: unknown[] = [
   null,
@@ -117,7 +107,7 @@ describe('exact-shape checks', () => {
   });
 
   it.each(KINDS)('%s: a yes only where zod accepts and returns the message unchanged', (kind) => {
-    const random = rng(kind.length * 7919);
+    const random = mulberry32(kind.length * 7919);
     const schema = DEVICE_MESSAGE_SCHEMAS[kind];
     let yes = 0;
     let no = 0;
@@ -152,7 +142,7 @@ describe('exact-shape checks', () => {
   });
 
   it('decodes the same message either way', () => {
-    const random = rng(42);
+    const random = mulberry32(42);
     for (const kind of KINDS) {
       for (let i = 0; i < 300; i++) {
         const candidate = i === 0 ? exampleDeviceMessage(kind) : mutate(exampleDeviceMessage(kind), random);

@@ -1,15 +1,5 @@
+import { mulberry32 } from '@hyperfleet/fleet-sim';
 import { topLevelMemberSpan } from './json-span';
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TRICKY_STRINGS = [
   '',
@@ -54,7 +44,7 @@ function spaced(v: unknown, random: () => number): string {
 
 describe('topLevelMemberSpan', () => {
   it('finds the member JSON.parse finds, whatever the strings, nesting and spacing around it', () => {
-    const random = rng(1);
+    const random = mulberry32(1);
     for (let i = 0; i < 3000; i++) {
       const target = value(random, 0);
       const before = value(random, 1);

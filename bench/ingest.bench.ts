@@ -8,6 +8,7 @@ import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { Client } from 'pg';
 import { DomainModule, ProvisionDevice } from '@hyperfleet/domain';
 import {
+  BEHAVIOURS_OFF,
   Fleet,
   deviceIdFor,
   generateDeviceSpec,
@@ -282,12 +283,7 @@ export async function ingestBench(seconds: number): Promise<void> {
               seed: SEED,
               idPrefix: prefix,
               connectRate,
-              healthIntervalMs: 0,
-              telemetryIntervalMs: 0,
-              tripleFaultProb: 0,
-              vmChurnProb: 0,
-              reconnectProb: 0,
-              updateFailProb: 0,
+              ...BEHAVIOURS_OFF,
               keepaliveSec: 300,
               // Births queue in the gateway (a few dozen per second): a device waits for its reply
               // instead of publishing again, which would only add work. Measured replies take far less.

@@ -9,7 +9,7 @@ import { EmbeddedMqttBroker } from '@hyperfleet/platform';
 import { freePort } from '@hyperfleet/testing';
 import { FakeGateway, purgeDevices, type FakeGatewayOptions, type ReceivedMessage } from './fake-gateway';
 import { Fleet } from './fleet';
-import type { FleetOptions } from './options';
+import { BEHAVIOURS_OFF, type FleetOptions } from './options';
 import type { MessageOutcome } from './sim-device';
 
 /**
@@ -85,12 +85,7 @@ afterAll(async () => {
 const ORDERED: readonly string[] = ['vm-state', 'update-progress', 'health', 'cmd-ack'];
 
 const QUIET: Partial<FleetOptions> = {
-  healthIntervalMs: 0,
-  telemetryIntervalMs: 0,
-  tripleFaultProb: 0,
-  vmChurnProb: 0,
-  reconnectProb: 0,
-  updateFailProb: 0,
+  ...BEHAVIOURS_OFF,
   connectRate: 0,
   replyTimeoutMs: 5_000,
   reconnectDelayMs: 100,

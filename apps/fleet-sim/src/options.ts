@@ -91,6 +91,16 @@ export const DEFAULT_FLEET_OPTIONS: FleetOptions = {
   validate: true,
 };
 
+/** No spontaneous behaviour (periodic reports, faults, churn, reconnects, failed updates): the caller drives. */
+export const BEHAVIOURS_OFF = {
+  healthIntervalMs: 0,
+  telemetryIntervalMs: 0,
+  tripleFaultProb: 0,
+  vmChurnProb: 0,
+  reconnectProb: 0,
+  updateFailProb: 0,
+} as const satisfies Partial<FleetOptions>;
+
 export function resolveFleetOptions(options: Partial<FleetOptions> = {}): FleetOptions {
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const resolved = { ...DEFAULT_FLEET_OPTIONS, ...defined } as FleetOptions;

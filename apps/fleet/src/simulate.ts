@@ -10,7 +10,7 @@ import {
   type DeviceSpec,
   type StatsSnapshot,
 } from '@hyperfleet/fleet-sim';
-import { PG_POOL, type RuntimeInfrastructure, type StopHook } from '@hyperfleet/platform';
+import { forEachLimited, PG_POOL, type RuntimeInfrastructure, type StopHook } from '@hyperfleet/platform';
 import { CredentialError, DeviceCredentialStore } from '../../device-gateway/src/identity';
 import type { SimulateOptions } from './cli';
 
@@ -116,23 +116,12 @@ export async function startSimulation(
     }
     say('Stopping the simulated fleet (status offline, then DISCONNECT) ...');
     // Goodbyes in batches: each one the gateway processes holds a pooled connection and needs another.
-    await inBatches(fleet.devices(), Math.max(1, Math.floor(infra.config.dbPoolSize / 2)), (d) => d.stop());
+    await forEachLimited(fleet.devices(), Math.max(1, Math.floor(infra.config.dbPoolSize / 2)), (d) =>
+      d.stop(),
+    );
     await fleet.stop();
     say(`Simulated fleet stopped in ${seconds(Date.now() - t)}: ${describeRun(fleet.stats())}`);
   };
-}
-
-/** `fn` over `items`, at most `concurrency` at a time. */
-async function inBatches<T>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 /** Whether the database takes a new connection and answers within `timeoutMs`. */
@@ -181,7 +170,7 @@ class Provisioning {
     signal: AbortSignal,
     concurrency = 8,
   ): Promise<void> {
-    await inBatches(specs, concurrency, async (spec) => {
+    await forEachLimited(specs, concurrency, async (spec) => {
       if (!signal.aborted) passwords.set(spec.deviceId, await this.one(spec));
     });
   }

@@ -8,8 +8,7 @@ import {
   type DeviceMessageKind,
   type Qos,
 } from './protocol';
-import { MESSAGE_ID_PATTERN } from './ids';
-import type { Reply } from './reply';
+import { isPlainAcceptance, type Reply } from './reply';
 import { schemaIssues } from './decode';
 import {
   COMMAND_SCHEMAS,
@@ -76,21 +75,6 @@ export function encodeReply(deviceId: string, reply: Reply): OutboundMessage {
     qos: DELIVERY.reply.qos,
     retain: DELIVERY.reply.retain,
   };
-}
-
-/** `Reply.accepted(...)` with a valid id and kind: what replySchema accepts as it is. */
-function isPlainAcceptance(r: Reply): boolean {
-  let n = 3;
-  if (r.kind !== undefined) {
-    if (typeof r.kind !== 'string' || r.kind.length < 1 || r.kind.length > 64) return false;
-    n++;
-  }
-  return (
-    r.status === 'accepted' &&
-    r.protocolVersion === PROTOCOL_VERSION &&
-    (r.inReplyTo === null || (typeof r.inReplyTo === 'string' && MESSAGE_ID_PATTERN.test(r.inReplyTo))) &&
-    Object.keys(r).length === n
-  );
 }
 
 /** The retained desired-state document. */

@@ -1,3 +1,4 @@
+import { MESSAGE_ID_PATTERN } from './ids';
 import { MAX_REPLY_MESSAGE_LENGTH, PROTOCOL_VERSION } from './protocol';
 import { REPLY_CODES, replySentence, type ProtocolReplyCode, type ReplyDetailsByCode } from './reply-codes';
 import type { ReplyMessage } from './schemas/backend';
@@ -109,3 +110,21 @@ export const Reply = {
     return code !== undefined && code in REPLY_CODES && REPLY_CODES[code as ProtocolReplyCode].retryable;
   },
 } as const;
+
+/**
+ * What `Reply.accepted(...)` builds, with a valid id and kind: replySchema accepts it as it is. The
+ * reply to almost every message, so it is encoded and stored without further checks.
+ */
+export function isPlainAcceptance(r: Reply): boolean {
+  let n = 3;
+  if (r.kind !== undefined) {
+    if (typeof r.kind !== 'string' || r.kind.length < 1 || r.kind.length > 64) return false;
+    n++;
+  }
+  return (
+    r.status === 'accepted' &&
+    r.protocolVersion === PROTOCOL_VERSION &&
+    (r.inReplyTo === null || (typeof r.inReplyTo === 'string' && MESSAGE_ID_PATTERN.test(r.inReplyTo))) &&
+    Object.keys(r).length === n
+  );
+}

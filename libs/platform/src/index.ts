@@ -7,3 +7,4 @@ export * from './health/health.service';
 export * from './nest/tokens';
 export * from './nest/platform.module';
 export * from './run';
+export * from './concurrency/for-each-limited';

@@ -10,6 +10,7 @@ import {
   type SequenceState,
 } from '@hyperfleet/contracts';
 import type { EventTransport, TransportRecord } from '@hyperfleet/messaging';
+import { forEachLimited } from '@hyperfleet/platform';
 import { CommandLog } from '../egress/command-log';
 import { GATEWAY_OPTIONS, GATEWAY_TRANSPORT, type GatewayOptions } from '../gateway-options';
 import {
@@ -309,17 +310,4 @@ export class DeviceIngress {
     }
     return replies;
   }
-}
-
-/** Runs `fn` over the items with at most `limit` at a time. */
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { Reply, type SequenceState } from '@hyperfleet/contracts';
+import { isPlainAcceptance, Reply, type SequenceState } from '@hyperfleet/contracts';
 import type { TransportRecord } from '@hyperfleet/messaging';
 
 export interface DeviceSession {
@@ -179,7 +179,7 @@ async function recordBatch(
       verdicts.map((v) => v.kind),
       verdicts.map((v) => v.epoch),
       verdicts.map((v) => v.seq),
-      verdicts.map((v) => (isPlainAcceptance(v) ? null : JSON.stringify(v.reply))),
+      verdicts.map((v) => (isOwnPlainAcceptance(v) ? null : JSON.stringify(v.reply))),
       finals.map((f) => f.deviceId),
       finals.map((f) => f.state?.epoch ?? null),
       finals.map((f) => f.state?.lastSeq ?? null),
@@ -189,14 +189,7 @@ async function recordBatch(
   );
 }
 
-/** What `Reply.accepted(msgId, { kind })` builds, and so what a NULL reply column stands for. */
-function isPlainAcceptance(v: BatchVerdict): boolean {
-  const r = v.reply;
-  return (
-    r.status === 'accepted' &&
-    r.inReplyTo === v.msgId &&
-    r.kind === v.kind &&
-    Object.keys(r).length === 4 &&
-    r.protocolVersion === 1
-  );
+/** `Reply.accepted(msgId, { kind })` of this very message: what a NULL reply column stands for. */
+function isOwnPlainAcceptance(v: BatchVerdict): boolean {
+  return isPlainAcceptance(v.reply) && v.reply.inReplyTo === v.msgId && v.reply.kind === v.kind;
 }

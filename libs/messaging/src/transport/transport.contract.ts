@@ -80,6 +80,30 @@ export function transportContract(name: string, fixture: () => ContractFixture):
       }
     });
 
+    it('telemetry: a record that carries its JSON is written from that text, not serialised again', async () => {
+      const { transport } = fixture();
+      const run = randomUUID();
+      const record = telemetry('dev-json', 0, run);
+      // The text differs from `event` on purpose (a producer promises they agree): what arrives shows
+      // which of the two the transport wrote.
+      const text = JSON.stringify({ ...record.event, data: { ...record.event.data, from: 'json' } });
+      const got: Delivery[] = [];
+      const sub = await transport.subscribe({
+        group: `json-${run}`,
+        channel: 'telemetry',
+        handle: async (batch) => void got.push(...batch),
+      });
+      await transport.publish('telemetry', [{ ...record, json: text }, telemetry('dev-json', 1, run)]);
+      await sub.waitUntilCaughtUp(30_000);
+      await until('both records', () => got.filter((d) => d.event.data.run === run).length === 2);
+      await sub.stop();
+      const mine = got.filter((d) => d.event.data.run === run);
+      expect(mine.map((d) => d.event.data)).toEqual([
+        { seq: 0, run, cpu: 12.5, from: 'json' },
+        { seq: 1, run, cpu: 12.5 },
+      ]);
+    });
+
     it('device-events: appended events arrive as CloudEvents keyed by device, in stream order', async () => {
       const { transport, store, flushDeviceEvents } = fixture();
       const run = randomUUID().slice(0, 8);

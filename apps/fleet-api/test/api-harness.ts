@@ -22,8 +22,19 @@ export interface ApiHarness {
   readonly base: string;
   readonly db: TestDatabase;
   readonly broker: EmbeddedMqttBroker | null;
-  /** GET `base + url`, the body parsed as JSON. */
-  get(url: string): Promise<{ status: number; body: Body }>;
+  /** The admin API key the first start wrote to HF_DATA_DIR (null while the API has no auth). */
+  readonly adminKey: string | null;
+  /** Headers that authenticate as that admin (empty when there is no key). */
+  readonly auth: Record<string, string>;
+  /** GET `base + url` as the admin, the body parsed as JSON. */
+  get(url: string): Promise<{ status: number; body: Body; headers: Headers }>;
+  /** Any request as the admin (or with `headers.authorization` of your own), the body parsed as JSON. */
+  request(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: Body; headers: Headers }>;
   close(): Promise<void>;
 }
 
@@ -32,6 +43,12 @@ export interface ApiHarnessOptions {
   readonly projector?: boolean;
   /** Start an embedded aedes broker (default); without it the API runs with no MQTT at all. */
   readonly broker?: boolean;
+}
+
+/** The bootstrap admin key the API writes on its first start (`<HF_DATA_DIR>/admin-api-key`). */
+export function readAdminKey(dataDir: string): string | null {
+  const file = path.join(dataDir, 'admin-api-key');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : null;
 }
 
 export async function startFleetApi(name: string, options: ApiHarnessOptions = {}): Promise<ApiHarness> {
@@ -74,15 +91,41 @@ export async function startFleetApi(name: string, options: ApiHarnessOptions = {
     // Migrations (event store, messaging, read models) run at startup.
     await app.listen(port, '127.0.0.1');
     const base = `http://127.0.0.1:${port}`;
+    const adminKey = readAdminKey(dataDir);
+    const auth: Record<string, string> = adminKey ? { authorization: `Bearer ${adminKey}` } : {};
+    const request = async (
+      method: string,
+      url: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ) => {
+      const res = await fetch(`${base}${url}`, {
+        method,
+        headers: {
+          ...auth,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: Body;
+      try {
+        parsed = text ? (JSON.parse(text) as Body) : {};
+      } catch {
+        parsed = { text };
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    };
     return {
       app,
       base,
       db,
       broker,
-      async get(url) {
-        const res = await fetch(`${base}${url}`);
-        return { status: res.status, body: (await res.json()) as Body };
-      },
+      adminKey,
+      auth,
+      get: (url) => request('GET', url),
+      request,
       close,
     };
   } catch (err) {

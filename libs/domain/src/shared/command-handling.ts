@@ -107,8 +107,12 @@ export async function executeCommand<S, E extends DomainEvent>(
 
     // The device an event concerns is its partition key on the event transport (device events stay in order).
     const deviceId = (command.props as { deviceId?: unknown }).deviceId;
-    const metadata: JsonObject =
-      typeof deviceId === 'string' ? { command: command.type, deviceId } : { command: command.type };
+    const actor = command.meta.actor;
+    const metadata: JsonObject = {
+      command: command.type,
+      ...(typeof deviceId === 'string' ? { deviceId } : {}),
+      ...(actor ? { actor: toJsonObject(actor, 'meta.actor') } : {}),
+    };
     const toStore = aggregate.getUncommittedEvents().map((event, i) => ({
       type: event.type,
       schemaVersion: event.schemaVersion,

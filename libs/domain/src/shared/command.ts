@@ -5,6 +5,20 @@
 import { Command } from '@nestjs/cqrs';
 import type { DomainEvent } from './event';
 
+/**
+ * Who caused a command: an operator's credential (API key or JWT), a device, or the system itself.
+ * It rides in the metadata of every event the command appends (`metadata.actor`), which is the audit trail.
+ */
+export interface CommandActor {
+  /** The API key's name, the JWT's `sub`, the device id, or a system component's name. */
+  readonly subject: string;
+  readonly credentialKind: 'api-key' | 'jwt' | 'device' | 'system';
+  /** The API key id or the JWT's `jti` (or issuer + subject when it has none). */
+  readonly credentialId: string;
+  /** The HTTP request id (X-Request-Id) the command came with. */
+  readonly requestId?: string;
+}
+
 export interface CommandMeta {
   /**
    * Idempotency key, globally unique (a UUID, or `<deviceId>/<MQTT message id>`). The events a command
@@ -19,6 +33,7 @@ export interface CommandMeta {
    * decided only at that version and never retried: a moved stream is a CONCURRENCY_CONFLICT.
    */
   readonly expectedVersion?: number;
+  readonly actor?: CommandActor;
 }
 
 /** What CommandBus.execute resolves to when a command is accepted. */

@@ -110,9 +110,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
     const res = host.switchToHttp().getResponse<Response>();
-    const { status, body } = toProblem(exception);
+    const req = host.switchToHttp().getRequest<Request>();
+    let { status, body } = toProblem(exception);
+    // With If-Match, a stream that moved is the client's stale precondition, not a race to retry.
+    if (body.code === 'CONCURRENCY_CONFLICT' && req.headers?.['if-match'] !== undefined) {
+      status = 412;
+      body = { ...body, code: 'PRECONDITION_FAILED' };
+    }
     if (status >= 500) {
-      const req = host.switchToHttp().getRequest<{ method?: string; url?: string }>();
       this.log.error(
         `${req.method} ${req.url} failed: ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`,
       );

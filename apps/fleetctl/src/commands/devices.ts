@@ -1,55 +1,11 @@
 import type { Command } from 'commander';
 
-/** Where the fleet API is: --api, else FLEET_API_URL, else this machine's HTTP_PORT. */
-export function defaultApiUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return env.FLEET_API_URL || `http://127.0.0.1:${env.HTTP_PORT || 3000}`;
-}
-
-export class ApiCallError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-    readonly body?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiCallError';
-  }
-}
+export { ApiCallError, callApi, defaultApiUrl } from '../client';
+import { callApi, defaultApiUrl } from '../client';
 
 interface IssuedCredential {
   deviceId: string;
   mqtt: { username: string; password: string; issuedAt: string };
-}
-
-/** One request to the fleet API; an error answer becomes an ApiCallError with the API's code and sentence. */
-export async function callApi<T>(api: string, method: string, path: string, body?: unknown): Promise<T> {
-  const url = new URL(path, api.endsWith('/') ? api : `${api}/`).toString();
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new ApiCallError(
-      `cannot reach the fleet API at ${api}: ${cause?.code === 'ECONNREFUSED' ? 'connection refused (is it running? see --api)' : (cause?.message ?? (err as Error).message)}`,
-    );
-  }
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  if (!res.ok) {
-    const p = json as { code?: string; message?: string } | undefined;
-    const what = p?.code ? `${p.code}: ${p.message ?? ''}` : `HTTP ${res.status} ${text.slice(0, 200)}`;
-    throw new ApiCallError(what.trim(), res.status, json);
-  }
-  return json as T;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -174,6 +174,9 @@ interface InFlight {
   resolveRaw?: (outcome: MessageOutcome) => void;
 }
 
+/** The rollout id a simulated device reports for a plan-only desired change (see nextJob). */
+export const PLAN_ASSIGNMENT_ROLLOUT = 'plan-assignment';
+
 interface UpdateJob {
   key: string;
   desiredVersion: number;
@@ -1670,6 +1673,23 @@ export class SimDevice {
         desiredVersion: d.version,
         rolloutId: d.hypervisor.rolloutId,
         target: { kind: 'hypervisor', version: d.hypervisor.version },
+        fromVersion: this.hypervisorVersion,
+        reboots: true,
+      });
+    }
+    const plan = d.plan;
+    const planChanged =
+      plan &&
+      (plan.planId !== this.hypervisorPlan?.planId || plan.revision !== this.hypervisorPlan?.revision);
+    if (plan && planChanged && !d.hypervisor) {
+      // An operator's plan assignment alone (no release yet names the binary): the simulator acts as
+      // if the hypervisor built from that plan were at hand, so the plan is reported once it runs.
+      const base = this.hypervisorVersion.split('+')[0];
+      candidates.push({
+        key: `${d.version}:plan:${plan.planId}:${plan.revision}`,
+        desiredVersion: d.version,
+        rolloutId: PLAN_ASSIGNMENT_ROLLOUT,
+        target: { kind: 'hypervisor', version: `${base}+plan.${plan.planId}.${plan.revision}` },
         fromVersion: this.hypervisorVersion,
         reboots: true,
       });

@@ -1,0 +1,3 @@
+export * from './status';
+export * from './migrations';
+export * from './command-store';

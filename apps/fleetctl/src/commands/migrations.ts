@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { EVENT_STORE_MIGRATIONS, runMigrations } from '@hyperfleet/event-store';
 import { MESSAGING_MIGRATION_SET } from '@hyperfleet/messaging';
+import { DEVICE_COMMANDS_MIGRATION_SET } from '@hyperfleet/device-commands';
 import {
   READ_MODEL_ENTITIES,
   READ_MODEL_MIGRATIONS,
@@ -21,6 +22,7 @@ export async function runAllMigrations(
     MESSAGING_MIGRATION_SET,
     GATEWAY_MIGRATION_SET,
     IDENTITY_MIGRATION_SET,
+    DEVICE_COMMANDS_MIGRATION_SET,
   ]) {
     const report = await runMigrations(pool, set);
     for (const m of report.applied) say(`applied ${set.name} #${m.version} ${m.name}`);

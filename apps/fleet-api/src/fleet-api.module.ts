@@ -10,6 +10,7 @@ import { DevicesController } from './devices/devices.controller';
 import { FleetQueryService } from './fleet/fleet-query.service';
 import { FleetController } from './fleet/fleet.controller';
 import { ApiExceptionFilter, BodyParserErrors } from './http/api-exception.filter';
+import { IDEMPOTENCY_PROVIDERS } from './http/idempotency.interceptor';
 import { OpenApiDocs } from './http/openapi';
 import { OtaApiModule } from './ota/ota.controller';
 import { ProjectionsController } from './projections/projections.controller';
@@ -31,6 +32,7 @@ import { TelemetryApiModule } from './telemetry/telemetry-api.module';
     OpenApiDocs,
     BodyParserErrors,
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
+    ...IDEMPOTENCY_PROVIDERS,
   ],
   exports: [DeviceProvisioningService],
 })

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit, type INestApplication } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { withIdempotencyKeyHeader } from './idempotency.openapi';
 
 export const OPENAPI_PATH = 'docs';
 
@@ -39,6 +40,8 @@ export class OpenApiDocs implements OnModuleInit {
       getHttpAdapter: () => adapter,
       useStaticAssets: (assets: string, options: unknown) => adapter.useStaticAssets?.(assets, options),
     } as unknown as INestApplication;
-    SwaggerModule.setup(OPENAPI_PATH, app, () => SwaggerModule.createDocument(app, openApiConfig()));
+    SwaggerModule.setup(OPENAPI_PATH, app, () =>
+      withIdempotencyKeyHeader(SwaggerModule.createDocument(app, openApiConfig())),
+    );
   }
 }

@@ -21,6 +21,19 @@ export class UpdateDeviceLabels extends DomainCommand<
   }
 }
 
+/**
+ * Operator: set and remove free-form inventory attributes (`owner`, `rack.position`, …). `remove` is
+ * applied before `set`, so a key in both ends up set.
+ */
+export class SetDeviceAttributes extends DomainCommand<
+  'SetDeviceAttributes',
+  { deviceId: string; set?: Record<string, string>; remove?: string[] }
+> {
+  constructor(props: SetDeviceAttributes['props'], meta?: CommandMeta) {
+    super('SetDeviceAttributes', props, meta);
+  }
+}
+
 /** Agent: the board inventory, as JSON to be checked against @hyperfleet/acrn's board schema. */
 export class ReportBoardInventory extends DomainCommand<
   'ReportBoardInventory',
@@ -71,6 +84,7 @@ export class ReportPartitionPlan extends DomainCommand<
 export type HypervisorCommand =
   | ProvisionDevice
   | UpdateDeviceLabels
+  | SetDeviceAttributes
   | ReportBoardInventory
   | ReportHypervisorVersion
   | MarkDeviceOnline

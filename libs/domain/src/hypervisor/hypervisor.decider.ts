@@ -34,6 +34,8 @@ export interface HypervisorState {
   readonly deviceClass: DeviceClass | null;
   readonly site: string | null;
   readonly tags: readonly string[];
+  /** Free-form inventory attributes (SetDeviceAttributes). */
+  readonly attributes: Readonly<Record<string, string>>;
   readonly provisionedAt: string | null;
   readonly board: Board | null;
   readonly boardReportedAt: string | null;
@@ -61,6 +63,7 @@ export function initialHypervisorState(): HypervisorState {
     deviceClass: null,
     site: null,
     tags: [],
+    attributes: {},
     provisionedAt: null,
     board: null,
     boardReportedAt: null,
@@ -94,6 +97,8 @@ export function evolveHypervisor(state: HypervisorState, event: HypervisorEvent)
     }
     case 'DeviceLabelsUpdated':
       return { ...state, site: event.data.site, tags: event.data.tags };
+    case 'DeviceAttributesChanged':
+      return { ...state, attributes: event.data.attributes };
     case 'BoardInventoryReported':
       return {
         ...state,
@@ -150,6 +155,51 @@ function checkTags(errors: FieldErrors, tags: unknown): void {
   );
 }
 
+/** Attribute keys: lower case, starting with a letter; dots, dashes and underscores for structure. */
+export const ATTRIBUTE_KEY_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
+export const MAX_ATTRIBUTE_VALUE_LENGTH = 256;
+export const MAX_DEVICE_ATTRIBUTES = 64;
+
+/** INVALID_DEVICE_ATTRIBUTES listing every bad key and value, or undefined. */
+function checkAttributes(deviceId: string, set: unknown, remove: unknown): DomainRejection | undefined {
+  const errors: string[] = [];
+  if (set !== undefined) {
+    if (set === null || typeof set !== 'object' || Array.isArray(set)) {
+      errors.push('set: must be an object of key → string value');
+    } else {
+      for (const [key, value] of Object.entries(set as Record<string, unknown>)) {
+        if (!ATTRIBUTE_KEY_PATTERN.test(key)) {
+          errors.push(`set.${key.slice(0, 80)}: key must match ${ATTRIBUTE_KEY_PATTERN.source}`);
+        }
+        if (typeof value !== 'string' || value.length > MAX_ATTRIBUTE_VALUE_LENGTH) {
+          errors.push(
+            `set.${key.slice(0, 80)}: value must be a string of at most ${MAX_ATTRIBUTE_VALUE_LENGTH} characters`,
+          );
+        }
+      }
+    }
+  }
+  if (remove !== undefined) {
+    if (!Array.isArray(remove)) errors.push('remove: must be a list of keys');
+    else {
+      for (const key of remove as unknown[]) {
+        if (typeof key !== 'string' || !ATTRIBUTE_KEY_PATTERN.test(key)) {
+          errors.push(`remove: ${JSON.stringify(key).slice(0, 80)} is not an attribute key`);
+        }
+      }
+    }
+  }
+  if (!errors.length) return undefined;
+  return reject(
+    'INVALID_DEVICE_ATTRIBUTES',
+    `The attributes for device ${deviceId} are invalid: ${errors.join('; ')}`,
+    {
+      deviceId,
+      errors,
+    },
+  );
+}
+
 export function decideHypervisor(
   command: HypervisorCommand,
   state: HypervisorState,
@@ -197,6 +247,43 @@ export function decideHypervisor(
       };
       if (next.site === state.site && jsonEqual(next.tags, state.tags)) return [];
       return [hypervisorEvent('DeviceLabelsUpdated', { deviceId, ...next, at: now })];
+    }
+
+    case 'SetDeviceAttributes': {
+      const { set, remove } = command.props;
+      const invalid =
+        shape.rejection(command.type) ??
+        checkAttributes(deviceId, set, remove) ??
+        requireProvisioned(state, deviceId);
+      if (invalid) return invalid;
+      const current = state.attributes ?? {};
+      const next: Record<string, string> = { ...current };
+      const removed = [...new Set(remove ?? [])].filter((k) => k in current && !(set && k in set)).sort();
+      for (const key of remove ?? []) delete next[key];
+      Object.assign(next, set ?? {});
+      if (Object.keys(next).length > MAX_DEVICE_ATTRIBUTES) {
+        return reject(
+          'DEVICE_ATTRIBUTE_LIMIT_EXCEEDED',
+          `Device ${deviceId} would have ${Object.keys(next).length} attributes; at most ${MAX_DEVICE_ATTRIBUTES} are allowed`,
+          { deviceId, attributes: Object.keys(next).length, limit: MAX_DEVICE_ATTRIBUTES },
+        );
+      }
+      const changedSet = Object.fromEntries(
+        Object.entries(set ?? {})
+          .filter(([k, v]) => current[k] !== v)
+          .sort(([a], [b]) => (a < b ? -1 : 1)),
+      );
+      if (!removed.length && !Object.keys(changedSet).length) return [];
+      const attributes = Object.fromEntries(Object.entries(next).sort(([a], [b]) => (a < b ? -1 : 1)));
+      return [
+        hypervisorEvent('DeviceAttributesChanged', {
+          deviceId,
+          attributes,
+          set: changedSet,
+          removed,
+          at: now,
+        }),
+      ];
     }
 
     case 'ReportBoardInventory': {

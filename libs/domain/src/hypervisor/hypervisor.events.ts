@@ -16,6 +16,17 @@ export type DeviceLabelsUpdated = DomainEvent<
   'DeviceLabelsUpdated',
   { deviceId: string; site: string; tags: string[]; at: string }
 >;
+/** Free-form inventory attributes: the full map after the change, and what the command set and removed. */
+export type DeviceAttributesChanged = DomainEvent<
+  'DeviceAttributesChanged',
+  {
+    deviceId: string;
+    attributes: Record<string, string>;
+    set: Record<string, string>;
+    removed: string[];
+    at: string;
+  }
+>;
 /** The agent's board inventory (ACRN board XML facts), checked against @hyperfleet/acrn's schema. */
 export type BoardInventoryReported = DomainEvent<
   'BoardInventoryReported',
@@ -57,6 +68,7 @@ export type PartitionPlanReported = DomainEvent<
 export type HypervisorEvent =
   | DeviceProvisioned
   | DeviceLabelsUpdated
+  | DeviceAttributesChanged
   | BoardInventoryReported
   | HypervisorVersionReported
   | DeviceWentOnline
@@ -67,6 +79,7 @@ export type HypervisorEvent =
 export const HYPERVISOR_EVENT_SCHEMA_VERSIONS: { readonly [K in HypervisorEvent['type']]: number } = {
   DeviceProvisioned: 1,
   DeviceLabelsUpdated: 1,
+  DeviceAttributesChanged: 1,
   BoardInventoryReported: 1,
   HypervisorVersionReported: 1,
   DeviceWentOnline: 1,

@@ -10,6 +10,7 @@ import {
   ReportBoardInventory,
   ReportHypervisorVersion,
   ReportPartitionPlan,
+  SetDeviceAttributes,
   UpdateDeviceLabels,
   type HypervisorCommand,
 } from './hypervisor.commands';
@@ -24,6 +25,9 @@ export const HYPERVISOR_RETRY_POLICY: { readonly [K in HypervisorCommand['type']
     'a conflict on a new stream means someone provisioned the device first: re-deciding answers DEVICE_ALREADY_PROVISIONED',
   ),
   UpdateDeviceLabels: redecide('sets site/tags to given values: the same result on any newer state'),
+  SetDeviceAttributes: redecide(
+    'sets and removes given keys: the same keys end up the same on any newer state (the limit is re-checked)',
+  ),
   ReportBoardInventory: redecide(
     'a device fact: recorded on top of whatever else happened, or a no-op if already known',
   ),
@@ -59,6 +63,9 @@ export class ProvisionDeviceHandler extends HypervisorCommandHandler<ProvisionDe
 @CommandHandler(UpdateDeviceLabels)
 export class UpdateDeviceLabelsHandler extends HypervisorCommandHandler<UpdateDeviceLabels> {}
 
+@CommandHandler(SetDeviceAttributes)
+export class SetDeviceAttributesHandler extends HypervisorCommandHandler<SetDeviceAttributes> {}
+
 @CommandHandler(ReportBoardInventory)
 export class ReportBoardInventoryHandler extends HypervisorCommandHandler<ReportBoardInventory> {}
 
@@ -77,6 +84,7 @@ export class ReportPartitionPlanHandler extends HypervisorCommandHandler<ReportP
 export const HYPERVISOR_COMMAND_HANDLERS = [
   ProvisionDeviceHandler,
   UpdateDeviceLabelsHandler,
+  SetDeviceAttributesHandler,
   ReportBoardInventoryHandler,
   ReportHypervisorVersionHandler,
   MarkDeviceOnlineHandler,

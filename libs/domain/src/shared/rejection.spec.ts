@@ -37,6 +37,8 @@ describe('DomainRejection', () => {
     expect(byStatus(422)).toEqual([
       'INVALID_COMMAND',
       'INVALID_BOARD_INVENTORY',
+      'INVALID_DEVICE_ATTRIBUTES',
+      'DEVICE_ATTRIBUTE_LIMIT_EXCEEDED',
       'INVALID_PARTITION_PLAN',
       'PLAN_DEVICE_CLASS_MISMATCH',
       'PLAN_DOES_NOT_FIT_BOARD',

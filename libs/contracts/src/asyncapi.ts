@@ -44,8 +44,10 @@ const COMMAND_SUMMARIES: { readonly [K in CommandName]: string } = {
   'start-vm': 'Start a stopped post-launched VM (acrnctl start).',
   'stop-vm': 'Stop a VM (acrnctl stop; force for a post-launched RTVM, which refuses a plain stop).',
   'restart-vm': 'Reset a started or suspended VM (acrnctl reset: stop, wait up to 30 s, start).',
+  'delete-vm': "Delete a stopped VM's configuration (acrnctl del).",
   'apply-plan': 'Install the hypervisor binary built from a partition plan revision and reboot into it.',
   reboot: 'Reboot the platform, giving user VMs graceSeconds to shut down.',
+  shutdown: 'Power the platform off, giving user VMs graceSeconds to shut down; done follows the next boot.',
 };
 
 const CROSS_FIELD_RULES: Partial<Record<DeviceMessageKind | 'reply' | 'desired' | 'cmd', string>> = {

@@ -111,10 +111,14 @@ export const DEFAULT_COMMAND_TIMEOUT_MS: { readonly [K in CommandName]: number }
   'stop-vm': 60_000,
   /** acrnctl reset waits up to 30 s for the stop. */
   'restart-vm': 120_000,
+  /** acrnctl del of a stopped VM. */
+  'delete-vm': 60_000,
   /** Download, install and reboot into a new hypervisor binary. */
   'apply-plan': 30 * 60_000,
   /** Up to 300 s for user VMs to shut down, then the boot. */
   reboot: 15 * 60_000,
+  /** Up to 300 s for user VMs to shut down; done comes after the next power-on's birth. */
+  shutdown: 15 * 60_000,
 };
 
 /** Fills issuedAt/expiresAt from a clock reading and a timeout (the command's default unless given). */

@@ -301,6 +301,14 @@ export function exampleCommands(): CommandInputMap {
       ...base('c6a4b3f2-1d0e-4f9a-8b7c-6d5e4f3a2b14', '2025-02-03T11:00:00.000Z', '2025-02-03T11:15:00.000Z'),
       args: { reason: 'operator request: BIOS settings changed', graceSeconds: 120 },
     },
+    'delete-vm': {
+      ...base('c6a4b3f2-1d0e-4f9a-8b7c-6d5e4f3a2b15', '2025-02-03T12:00:00.000Z', '2025-02-03T12:01:00.000Z'),
+      args: { vmName: 'RT_VM1' },
+    },
+    shutdown: {
+      ...base('c6a4b3f2-1d0e-4f9a-8b7c-6d5e4f3a2b16', '2025-02-03T18:00:00.000Z', '2025-02-03T18:15:00.000Z'),
+      args: { reason: 'line maintenance: power down for the weekend', graceSeconds: 60 },
+    },
   };
 }
 

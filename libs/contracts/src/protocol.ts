@@ -23,7 +23,15 @@ export const DEVICE_MESSAGE_KINDS = [
 export type DeviceMessageKind = (typeof DEVICE_MESSAGE_KINDS)[number];
 
 /** Commands the backend issues on `hf/v1/<deviceId>/cmd/<name>`. */
-export const COMMAND_NAMES = ['start-vm', 'stop-vm', 'restart-vm', 'apply-plan', 'reboot'] as const;
+export const COMMAND_NAMES = [
+  'start-vm',
+  'stop-vm',
+  'restart-vm',
+  'delete-vm',
+  'apply-plan',
+  'reboot',
+  'shutdown',
+] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** What the backend publishes (backend → device). */

@@ -17,6 +17,8 @@ export const PROTOCOL_REPLY_CODES = [
   'NOT_REGISTERED',
   'STALE_SEQUENCE',
   'OUT_OF_ORDER',
+  'UNKNOWN_COMMAND',
+  'COMMAND_ALREADY_FINAL',
   'INTERNAL_ERROR',
 ] as const;
 export type ProtocolReplyCode = (typeof PROTOCOL_REPLY_CODES)[number];
@@ -101,6 +103,18 @@ export const REPLY_CODES: { readonly [C in ProtocolReplyCode]: ReplyCodeInfo } =
     meaning:
       'An ordered message of the current epoch whose seq is not above the last one processed: a later message was handled first.',
   },
+  UNKNOWN_COMMAND: {
+    status: 'rejected',
+    retryable: false,
+    meaning:
+      "A cmd-ack for a commandId the backend never sent to this device (unknown, another device's, or still queued): nothing is recorded. Drop it.",
+  },
+  COMMAND_ALREADY_FINAL: {
+    status: 'accepted',
+    retryable: false,
+    meaning:
+      'A cmd-ack for a command that is already final (succeeded, failed, rejected, timed-out, expired): recorded for audit, the outcome stays. Do not send it again.',
+  },
   INTERNAL_ERROR: {
     status: 'rejected',
     retryable: true,
@@ -132,6 +146,8 @@ export interface ReplyDetailsByCode {
   NOT_REGISTERED: { epoch: number; currentEpoch: number | null };
   STALE_SEQUENCE: { epoch: number; currentEpoch: number; birth: boolean };
   OUT_OF_ORDER: { epoch: number; seq: number; lastSeq: number };
+  UNKNOWN_COMMAND: { commandId: string };
+  COMMAND_ALREADY_FINAL: { commandId: string; status: string };
   INTERNAL_ERROR: { reference?: string };
 }
 
@@ -162,6 +178,10 @@ const SENTENCES: { [C in ProtocolReplyCode]: (d: ReplyDetailsByCode[C]) => strin
       : `Epoch ${d.epoch} is older than the current epoch ${d.currentEpoch}; the message is from a previous session.`,
   OUT_OF_ORDER: (d) =>
     `Sequence ${d.seq} of epoch ${d.epoch} is not above the last processed sequence ${d.lastSeq}; a later message was handled first.`,
+  UNKNOWN_COMMAND: (d) =>
+    `Command ${d.commandId} was never sent to this device; the acknowledgement is ignored.`,
+  COMMAND_ALREADY_FINAL: (d) =>
+    `Command ${d.commandId} is already ${d.status}; the acknowledgement is recorded but changes nothing.`,
   INTERNAL_ERROR: (d) =>
     `The gateway could not process the message and applied nothing; send it again${d.reference ? ` (reference ${d.reference})` : ''}.`,
 };

@@ -28,6 +28,8 @@ const SAMPLE_DETAILS: { [C in ProtocolReplyCode]: ReplyDetailsByCode[C] } = {
   NOT_REGISTERED: { epoch: 4, currentEpoch: null },
   STALE_SEQUENCE: { epoch: 3, currentEpoch: 4, birth: false },
   OUT_OF_ORDER: { epoch: 4, seq: 7, lastSeq: 9 },
+  UNKNOWN_COMMAND: { commandId: 'c-9' },
+  COMMAND_ALREADY_FINAL: { commandId: 'c-8', status: 'timed-out' },
   INTERNAL_ERROR: { reference: 'req-81' },
 };
 
@@ -48,6 +50,8 @@ describe('reply codes', () => {
         'INTERNAL_ERROR',
         'INVALID_TOPIC',
         'UNSUPPORTED_VERSION',
+        'UNKNOWN_COMMAND',
+        'COMMAND_ALREADY_FINAL',
       ].sort(),
     );
   });
@@ -80,6 +84,7 @@ describe('reply codes', () => {
     expect(retryable).toEqual(['INTERNAL_ERROR', 'NOT_REGISTERED', 'RATE_LIMITED']);
     expect(PROTOCOL_REPLY_CODES.filter((c) => REPLY_CODES[c].status === 'accepted')).toEqual([
       'DUPLICATE_MESSAGE',
+      'COMMAND_ALREADY_FINAL',
     ]);
   });
 

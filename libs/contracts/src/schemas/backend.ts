@@ -130,6 +130,9 @@ export const commandArgsSchemas = {
   'restart-vm': z
     .object({ vmName: vmNameSchema })
     .describe('`acrnctl reset`: stop, wait up to 30 s, start; from started or suspended.'),
+  'delete-vm': z
+    .object({ vmName: vmNameSchema })
+    .describe("`acrnctl del`: removes the VM's configuration; the VM must be stopped."),
   'apply-plan': z
     .object({
       plan: planRefSchema,
@@ -146,6 +149,14 @@ export const commandArgsSchemas = {
     })
     .describe(
       'Reboot the platform; user VMs get graceSeconds to shut down (the lifecycle manager waits at most 300 s).',
+    ),
+  shutdown: z
+    .object({
+      reason: z.string().min(1).max(256),
+      graceSeconds: z.int().min(0).max(300).default(60),
+    })
+    .describe(
+      'Power the platform off; user VMs get graceSeconds to shut down. The agent sends done after the birth of its next power-on.',
     ),
 } as const satisfies { [K in CommandName]: z.ZodType };
 
@@ -174,8 +185,10 @@ export const COMMAND_SCHEMAS = {
   'start-vm': commandSchema('start-vm'),
   'stop-vm': commandSchema('stop-vm'),
   'restart-vm': commandSchema('restart-vm'),
+  'delete-vm': commandSchema('delete-vm'),
   'apply-plan': commandSchema('apply-plan'),
   reboot: commandSchema('reboot'),
+  shutdown: commandSchema('shutdown'),
 } as const;
 
 export type CommandMap = { [K in CommandName]: z.infer<(typeof COMMAND_SCHEMAS)[K]> };

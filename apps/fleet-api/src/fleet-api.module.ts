@@ -5,6 +5,7 @@ import { DomainModule } from '@hyperfleet/domain';
 import { EVENT_STORE, PlatformModule, type RuntimeInfrastructure } from '@hyperfleet/platform';
 import { ReadModelsModule } from '@hyperfleet/read-models';
 import { DeviceIdentityModule } from '../../device-gateway/src/identity';
+import { CommandsApiModule } from './commands/commands-api.module';
 import { DeviceProvisioningService } from './devices/device-provisioning.service';
 import { DevicesController } from './devices/devices.controller';
 import { FleetQueryService } from './fleet/fleet-query.service';
@@ -24,7 +25,14 @@ import { TelemetryApiModule } from './telemetry/telemetry-api.module';
  * the all-in-one and the standalone runner (FleetApiAppModule) both provide them.
  */
 @Module({
-  imports: [DeviceIdentityModule, ReadModelsModule, TelemetryApiModule, SchedulingApiModule, OtaApiModule],
+  imports: [
+    DeviceIdentityModule,
+    ReadModelsModule,
+    TelemetryApiModule,
+    SchedulingApiModule,
+    OtaApiModule,
+    CommandsApiModule,
+  ],
   controllers: [DevicesController, FleetController, ProjectionsController],
   providers: [
     DeviceProvisioningService,

@@ -6,6 +6,9 @@ import { registerProjectionsCommands } from './commands/projections';
 import { registerDevicesCommands } from './commands/devices';
 import { registerMosquittoConfigCommand } from './commands/mosquitto-config';
 import { registerTelemetryCommands } from './commands/telemetry';
+import { registerVmCommands } from './commands/vm';
+import { registerServiceVmCommands } from './commands/service-vm';
+import { registerDeviceCommandsCommands } from './commands/device-commands';
 
 const program = new Command()
   .name('fleetctl')
@@ -28,6 +31,9 @@ registerProjectionsCommands(program);
 registerMosquittoConfigCommand(program);
 registerDevicesCommands(program);
 registerTelemetryCommands(program);
+registerVmCommands(program);
+registerServiceVmCommands(program);
+registerDeviceCommandsCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -15,6 +15,7 @@ import { SCHEDULING_ENTITIES } from './scheduling/scheduling.entities';
 import { schedulingPolicyProjection } from './scheduling/scheduling.projection';
 import { FleetInventory1700000000200 } from './inventory/1700000000200-fleet-inventory';
 import { InventoryFillfactor1700000000210 } from './inventory/1700000000210-inventory-fillfactor';
+import { InventoryAttributes1700000000220 } from './inventory/1700000000220-inventory-attributes';
 import { INVENTORY_ENTITIES } from './inventory/inventory.entities';
 import { fleetInventoryProjection } from './inventory/inventory.projection';
 import { DeviceTimeline1700000000100 } from './timeline/1700000000100-device-timeline';
@@ -51,6 +52,7 @@ export const READ_MODEL_MIGRATIONS = [
   DeviceTimeline1700000000100,
   FleetInventory1700000000200,
   InventoryFillfactor1700000000210,
+  InventoryAttributes1700000000220,
   SchedulingPolicy1700000000300,
   OtaStatus1700000000310,
   ...TELEMETRY_MIGRATIONS,

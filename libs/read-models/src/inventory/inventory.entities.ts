@@ -11,6 +11,8 @@ export class InventoryDeviceRow {
   @Column({ name: 'device_class', type: 'text', nullable: true }) deviceClass!: string | null;
   @Column({ type: 'text', nullable: true }) site!: string | null;
   @Column({ type: 'text', array: true }) tags!: string[];
+  /** Free-form inventory attributes (DeviceAttributesChanged): key → string value. */
+  @Column({ type: 'jsonb', default: () => "'{}'" }) attributes!: Record<string, string>;
   @Column({ name: 'provisioned_at', type: 'timestamptz', nullable: true }) provisionedAt!: Date | null;
 
   @Column({ name: 'board_name', type: 'text', nullable: true }) boardName!: string | null;

@@ -25,7 +25,7 @@ describe('foldInventory', () => {
   beforeEach(() => positions.clear());
 
   it('handles every Hypervisor, ServiceVm and RtVm event type, and no plan events', () => {
-    expect(INVENTORY_EVENT_TYPES).toHaveLength(8 + 6 + 11);
+    expect(INVENTORY_EVENT_TYPES).toHaveLength(9 + 6 + 11);
     expect(INVENTORY_EVENT_TYPES).not.toContain('PartitionPlanCreated');
   });
 

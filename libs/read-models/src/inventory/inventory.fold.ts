@@ -1,5 +1,6 @@
 import type {
   BoardInventoryReported,
+  DeviceAttributesChanged,
   DeviceLabelsUpdated,
   DeviceModelHealthChanged,
   DeviceProvisioned,
@@ -48,6 +49,7 @@ export interface InventoryPatches {
 export const HYPERVISOR_EVENT_TYPES = [
   'DeviceProvisioned',
   'DeviceLabelsUpdated',
+  'DeviceAttributesChanged',
   'BoardInventoryReported',
   'HypervisorVersionReported',
   'DeviceWentOnline',
@@ -185,6 +187,10 @@ function foldHypervisor(d: Patch, type: string, data: HypervisorEvent['data']): 
       Object.assign(d, { site: x.site, tags: x.tags });
       return;
     }
+    case 'DeviceAttributesChanged':
+      // The event carries the full map after the change, so the latest one is the column.
+      d.attributes = (data as DeviceAttributesChanged['data']).attributes ?? {};
+      return;
     case 'BoardInventoryReported': {
       const x = data as BoardInventoryReported['data'];
       Object.assign(d, {

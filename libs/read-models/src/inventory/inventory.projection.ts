@@ -5,7 +5,15 @@ export const INVENTORY_DEVICES_TABLE = 'inventory_devices';
 export const INVENTORY_VMS_TABLE = 'inventory_device_vms';
 
 type PgType =
-  'text' | 'integer' | 'bigint' | 'double precision' | 'boolean' | 'timestamptz' | 'text[]' | 'integer[]';
+  | 'text'
+  | 'integer'
+  | 'bigint'
+  | 'double precision'
+  | 'boolean'
+  | 'timestamptz'
+  | 'text[]'
+  | 'integer[]'
+  | 'jsonb';
 type Column = readonly [name: string, type: PgType];
 
 /**
@@ -33,6 +41,7 @@ const HYPERVISOR_COLUMNS: readonly Column[] = [
   ['reported_plan_id', 'text'],
   ['reported_plan_revision', 'integer'],
   ['reported_plan_at', 'timestamptz'],
+  ['attributes', 'jsonb'],
 ];
 const SERVICE_VM_COLUMNS: readonly Column[] = [
   ['service_vm_os_image_version', 'text'],
@@ -97,9 +106,13 @@ export const VM_PATCH_FIELDS: readonly string[] = [
 
 // ---- statements --------------------------------------------------------------------------------
 
-/** Array columns travel as PostgreSQL array literals (unnest cannot take ragged 2-D arrays). */
-const wire = (type: PgType): string => (type.endsWith('[]') ? 'text' : type);
-const value = (name: string, type: PgType) => (type.endsWith('[]') ? `r.${name}::${type}` : `r.${name}`);
+/**
+ * Array columns travel as PostgreSQL array literals (unnest cannot take ragged 2-D arrays), jsonb as
+ * JSON text.
+ */
+const asText = (type: PgType) => type.endsWith('[]') || type === 'jsonb';
+const wire = (type: PgType): string => (asText(type) ? 'text' : type);
+const value = (name: string, type: PgType) => (asText(type) ? `r.${name}::${type}` : `r.${name}`);
 
 /** `FROM unnest($1::text[], …) AS r(…)`: the batch's patches as rows, one typed array per field. */
 function unnestSource(fields: readonly Column[]): string {
@@ -248,6 +261,7 @@ function parameters(patches: readonly Patch[], fields: readonly Column[], guarde
       if (name === 'set') return guarded.reduce((mask, [c], i) => (c in p ? mask + 2 ** i : mask), 0);
       const v = p[name];
       if (v === undefined || v === null) return type === 'boolean' ? false : null;
+      if (type === 'jsonb') return JSON.stringify(v);
       return type.endsWith('[]') && Array.isArray(v) ? pgArrayLiteral(v) : v;
     }),
   );

@@ -6,6 +6,8 @@ import {
   InventoryDeviceVmRow,
   READ_MODELS,
 } from '@hyperfleet/read-models';
+import { streamIds } from '@hyperfleet/domain';
+import { UNSCOPED, type CredentialScope } from '../auth/auth.types';
 import { ApiError } from '../http/api-error';
 import {
   decodeDeviceCursor,
@@ -38,15 +40,23 @@ export class FleetQueryService {
   constructor(@Inject(READ_MODELS) private readonly ds: DataSource) {}
 
   /** Devices in id order (byte order), a page at a time; filters combine with AND, tags too. */
-  async listDevices(q: ListDevicesQuery): Promise<DeviceList> {
+  async listDevices(q: ListDevicesQuery, scope: CredentialScope = UNSCOPED): Promise<DeviceList> {
     const after = q.cursor ? decodeDeviceCursor(q.cursor).id : undefined;
     const qb = this.ds
       .getRepository(InventoryDeviceRow)
       .createQueryBuilder('d')
       .where('d.provisionedAt IS NOT NULL');
+    // Outside the credential's scope a device does not exist.
+    if (scope.sites) qb.andWhere('d.site = ANY(:scopeSites)', { scopeSites: scope.sites });
+    if (scope.deviceClasses) qb.andWhere('d.deviceClass = ANY(:scopeClasses)', { scopeClasses: scope.deviceClasses });
     if (q.class) qb.andWhere('d.deviceClass = :class', { class: q.class });
     if (q.site) qb.andWhere('d.site = :site', { site: q.site });
     if (q.tag?.length) qb.andWhere('d.tags @> CAST(:tags AS text[])', { tags: q.tag });
+    for (const [i, pair] of (q.attr ?? []).entries()) {
+      const colon = pair.indexOf(':');
+      const wanted = { [pair.slice(0, colon)]: pair.slice(colon + 1) };
+      qb.andWhere(`d.attributes @> CAST(:attr${i} AS jsonb)`, { [`attr${i}`]: JSON.stringify(wanted) });
+    }
     if (q.hypervisorVersion) qb.andWhere('d.hypervisorVersion = :hv', { hv: q.hypervisorVersion });
     if (q.serviceVmVersion) qb.andWhere('d.serviceVmOsImageVersion = :svm', { svm: q.serviceVmVersion });
     if (q.online !== undefined) qb.andWhere(`d.connectivity ${q.online ? '=' : '<>'} 'online'`);
@@ -128,6 +138,15 @@ export class FleetQueryService {
     };
   }
 
+  /** The version of the device's `hypervisor-<id>` stream in the event store (its ETag); 0 if none. */
+  async hypervisorVersion(id: string): Promise<number> {
+    const rows: { version: string }[] = await this.ds.query(
+      `SELECT version FROM hf.streams WHERE stream_id = $1`,
+      [streamIds.hypervisor(id)],
+    );
+    return rows.length ? Number(rows[0]!.version) : 0;
+  }
+
   /** Known to either read model: each projection catches up on its own. */
   private async deviceKnown(id: string): Promise<boolean> {
     const rows: { known: boolean }[] = await this.ds.query(
@@ -162,6 +181,7 @@ export function toDeviceView(r: InventoryDeviceRow): DeviceView {
     class: r.deviceClass as DeviceView['class'],
     site: r.site ?? '',
     tags: r.tags,
+    attributes: r.attributes ?? {},
     provisionedAt: (r.provisionedAt as Date).toISOString(),
     connectivity: {
       online: r.connectivity === 'online',

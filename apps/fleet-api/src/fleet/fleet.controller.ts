@@ -1,8 +1,12 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { DEVICE_CLASSES } from '@hyperfleet/domain';
 import { deviceIdSchema, openApiSchema, problemSchema } from '../devices/devices.schemas';
+import { setEtag } from '../http/preconditions';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
+import { CurrentActor, Requires, type Actor } from '../auth/auth.types';
+import { DeviceScope } from '../auth/device-scope';
 import { FleetQueryService } from './fleet-query.service';
 import {
   MAX_DEVICE_PAGE,
@@ -51,9 +55,13 @@ const deviceIdParam = ApiParam({
  * `GET /api/v1/devices/{id}` and `/{id}/timeline` never take `/{id}/credentials`.
  */
 @ApiTags('devices')
+@Requires('fleet:read')
 @Controller('api/v1/devices')
 export class FleetController {
-  constructor(private readonly fleet: FleetQueryService) {}
+  constructor(
+    private readonly fleet: FleetQueryService,
+    private readonly scope: DeviceScope,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -75,6 +83,15 @@ export class FleetController {
       style: 'form',
       explode: true,
     }),
+    ApiQuery({
+      name: 'attr',
+      required: false,
+      description:
+        'An inventory attribute as `key:value` (split at the first colon); repeat for several (all must match)',
+      schema: { type: 'array', items: { type: 'string' }, maxItems: 20 },
+      style: 'form',
+      explode: true,
+    }),
     optional('hypervisorVersion', 'Running hypervisor version, exactly', { type: 'string' }),
     optional('serviceVmVersion', 'Running Service VM OS image version, exactly', { type: 'string' }),
     optional('online', 'true: online now; false: offline or never seen', { type: 'boolean' }),
@@ -86,8 +103,11 @@ export class FleetController {
   )
   @ApiResponse({ status: 200, description: 'A page of devices', schema: openApiSchema(deviceListSchema) })
   @badRequest
-  list(@Query(new QueryValidationPipe(listDevicesQuerySchema)) query: ListDevicesQuery): Promise<DeviceList> {
-    return this.fleet.listDevices(query);
+  list(
+    @Query(new QueryValidationPipe(listDevicesQuerySchema)) query: ListDevicesQuery,
+    @CurrentActor() actor: Actor,
+  ): Promise<DeviceList> {
+    return this.fleet.listDevices(query, actor.scope);
   }
 
   @Get(':id')
@@ -96,11 +116,26 @@ export class FleetController {
     description: 'The inventory view of the device, plus every registered RT VM (deleted ones are left out).',
   })
   @deviceIdParam
-  @ApiResponse({ status: 200, description: 'The device', schema: openApiSchema(deviceDetailSchema) })
+  @ApiResponse({
+    status: 200,
+    description:
+      'The device. `ETag` is the version of its Hypervisor stream in the event store (send it as `If-Match` ' +
+      'on label and attribute writes).',
+    schema: openApiSchema(deviceDetailSchema),
+    headers: { ETag: { description: 'Hypervisor stream version, e.g. "7"', schema: { type: 'string' } } },
+  })
   @problem(400, 'VALIDATION_FAILED (a malformed id)')
   @problem(404, 'DEVICE_NOT_FOUND')
-  get(@Param('id', idPipe) id: string): Promise<DeviceDetailView> {
-    return this.fleet.getDevice(id);
+  async get(
+    @Param('id', idPipe) id: string,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentActor() actor: Actor,
+  ): Promise<DeviceDetailView> {
+    await this.scope.assertVisible(actor, id);
+    const device = await this.fleet.getDevice(id);
+    // From hf.streams, the source of truth: the read model may lag the stream an If-Match is checked against.
+    setEtag(res, await this.fleet.hypervisorVersion(id));
+    return device;
   }
 
   @Get(':id/timeline')
@@ -127,10 +162,12 @@ export class FleetController {
   @ApiResponse({ status: 200, description: 'A page of events', schema: openApiSchema(timelineSchema) })
   @badRequest
   @problem(404, 'DEVICE_NOT_FOUND')
-  timeline(
+  async timeline(
     @Param('id', idPipe) id: string,
     @Query(new QueryValidationPipe(timelineQuerySchema)) query: TimelineQuery,
+    @CurrentActor() actor: Actor,
   ): Promise<Timeline> {
+    await this.scope.assertVisible(actor, id);
     return this.fleet.timeline(id, query);
   }
 }

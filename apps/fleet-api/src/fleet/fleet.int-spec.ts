@@ -151,6 +151,7 @@ describe('fleet read API over HTTP (Nest app, PostgreSQL, projector running)', (
       class: 'vehicle',
       site: 'depot-2',
       tags: ['eu'],
+      attributes: {},
       provisionedAt: expect.any(String),
       connectivity: {
         online: true,

@@ -62,6 +62,11 @@ export const listDevicesQuerySchema = z.object({
   class: once(z.enum(DEVICE_CLASSES, { error: `must be one of ${DEVICE_CLASSES.join(', ')}` })).optional(),
   site: once(z.string().trim().min(1, 'must not be empty').max(200)).optional(),
   tag: repeatable(z.string().trim().min(1, 'must not be empty').max(64), 20).optional(),
+  /** `key:value` of an inventory attribute (split at the first colon); repeatable, all must match. */
+  attr: repeatable(
+    z.string().regex(/^[a-z][a-z0-9_.-]{0,63}:[\s\S]{0,256}$/, 'must be key:value, e.g. owner:ops-north'),
+    20,
+  ).optional(),
   hypervisorVersion: once(z.string().min(1, 'must not be empty').max(100)).optional(),
   serviceVmVersion: once(z.string().min(1, 'must not be empty').max(100)).optional(),
   online: booleanFlag.optional(),
@@ -156,6 +161,7 @@ export const deviceSchema = z.object({
   class: z.enum(DEVICE_CLASSES),
   site: z.string(),
   tags: z.array(z.string()),
+  attributes: z.record(z.string(), z.string()).describe('Free-form inventory attributes'),
   provisionedAt: time,
   connectivity: z.object({
     online: z.boolean(),

@@ -14,6 +14,7 @@ import { ApiExceptionFilter, BodyParserErrors } from './http/api-exception.filte
 import { IDEMPOTENCY_PROVIDERS } from './http/idempotency.interceptor';
 import { OpenApiDocs } from './http/openapi';
 import { OtaApiModule } from './ota/ota.controller';
+import { PlansApiModule } from './plans/plans-api.module';
 import { ProjectionsController } from './projections/projections.controller';
 import { SchedulingApiModule } from './scheduling/scheduling.controller';
 import { TelemetryApiModule } from './telemetry/telemetry-api.module';
@@ -32,6 +33,7 @@ import { TelemetryApiModule } from './telemetry/telemetry-api.module';
     SchedulingApiModule,
     OtaApiModule,
     CommandsApiModule,
+    PlansApiModule,
   ],
   controllers: [DevicesController, FleetController, ProjectionsController],
   providers: [

@@ -55,6 +55,10 @@ export class ApiCallError extends Error {
 export interface CallOptions {
   readonly apiKey?: string;
   readonly headers?: Record<string, string>;
+  /** Send `body` (a string) as it is, with this Content-Type (scenario or board XML). */
+  readonly contentType?: string;
+  /** Resolve to the answer's text (exported XML) instead of its JSON. */
+  readonly text?: boolean;
 }
 
 /** One request to the fleet API; an error answer becomes an ApiCallError with the API's code and sentence. */
@@ -72,11 +76,11 @@ export async function callApi<T>(
     res = await fetch(url, {
       method,
       headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(body === undefined ? {} : { 'content-type': options.contentType ?? 'application/json' }),
         ...(key ? { authorization: `Bearer ${key}` } : {}),
         ...options.headers,
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : options.contentType ? String(body) : JSON.stringify(body),
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
@@ -96,5 +100,5 @@ export async function callApi<T>(
     const what = p?.code ? `${p.code}: ${p.message ?? ''}` : `HTTP ${res.status} ${text.slice(0, 200)}`;
     throw new ApiCallError(what.trim(), res.status, json);
   }
-  return json as T;
+  return (options.text ? text : json) as T;
 }

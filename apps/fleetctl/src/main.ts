@@ -9,6 +9,8 @@ import { registerTelemetryCommands } from './commands/telemetry';
 import { registerVmCommands } from './commands/vm';
 import { registerServiceVmCommands } from './commands/service-vm';
 import { registerDeviceCommandsCommands } from './commands/device-commands';
+import { registerPlansCommands } from './commands/plans';
+import { registerBoardsCommands } from './commands/boards';
 
 const program = new Command()
   .name('fleetctl')
@@ -34,6 +36,8 @@ registerTelemetryCommands(program);
 registerVmCommands(program);
 registerServiceVmCommands(program);
 registerDeviceCommandsCommands(program);
+registerPlansCommands(program);
+registerBoardsCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { PostgresLogTransport, type EventTransport } from '@hyperfleet/messaging';
+import { writeTelemetryLog } from '@hyperfleet/messaging';
 import {
   EVENT_TRANSPORT,
   PG_POOL,
@@ -8,7 +8,7 @@ import {
   createPool,
   type RuntimeInfrastructure,
 } from '@hyperfleet/platform';
-import { CommandLog } from './egress/command-log';
+import { DeviceCommandStore } from '@hyperfleet/device-commands';
 import { DesiredStateStore } from './egress/desired-state-store';
 import { DeviceEgress } from './egress/device-egress';
 import {
@@ -38,18 +38,21 @@ export class DeviceGatewayModule {
         { provide: GATEWAY_TRANSPORT, useExisting: EVENT_TRANSPORT },
         {
           provide: SessionStore,
-          useFactory: (infra: RuntimeInfrastructure, o: GatewayOptions, transport: EventTransport) =>
+          useFactory: (infra: RuntimeInfrastructure, o: GatewayOptions) =>
             new SessionStore(
               // No acquire timeout: a burst of devices queues here instead of failing with INTERNAL_ERROR.
               createPool(infra.databaseUrl, o.deviceConcurrency, 0),
-              // The PostgreSQL log lives in this database: telemetry joins the batch's transaction.
-              transport instanceof PostgresLogTransport
-                ? (client, records) => transport.publishTelemetryWith(client, records)
-                : undefined,
+              // Telemetry commits in the batch's transaction on every transport: hf.telemetry_log is the
+              // channel on the PostgreSQL log and the spool the telemetry relay publishes to Kafka from.
+              writeTelemetryLog,
             ),
-          inject: [RUNTIME, GATEWAY_OPTIONS, EVENT_TRANSPORT],
+          inject: [RUNTIME, GATEWAY_OPTIONS],
         },
-        { provide: CommandLog, useFactory: (pool: Pool) => new CommandLog(pool), inject: [PG_POOL] },
+        {
+          provide: DeviceCommandStore,
+          useFactory: (pool: Pool) => new DeviceCommandStore(pool),
+          inject: [PG_POOL],
+        },
         {
           provide: DesiredStateStore,
           useFactory: (pool: Pool) => new DesiredStateStore(pool),
@@ -64,7 +67,7 @@ export class DeviceGatewayModule {
         DeviceIngress,
         DeviceEgress,
         SessionStore,
-        CommandLog,
+        DeviceCommandStore,
         DesiredStateStore,
         DEVICE_PUBLISHER,
         GatewayLifecycle,

@@ -29,6 +29,8 @@ export interface GatewayOptions {
    * the two never starve each other; what arrives meanwhile forms the next batches.
    */
   readonly deviceConcurrency: number;
+  /** How often commands past a deadline are moved to expired / timed-out. */
+  readonly commandSweepIntervalMs: number;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -44,6 +46,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   sessionExpirySeconds: 24 * 3600,
   authenticateDevices: true,
   deviceConcurrency: 4,
+  commandSweepIntervalMs: 5000,
 };
 
 export const GATEWAY_OPTIONS = Symbol('GatewayOptions');
@@ -80,5 +83,10 @@ export function gatewayOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Gat
     ),
     authenticateDevices: DEFAULT_GATEWAY_OPTIONS.authenticateDevices,
     deviceConcurrency: num('GATEWAY_DEVICE_CONCURRENCY', DEFAULT_GATEWAY_OPTIONS.deviceConcurrency, 1),
+    commandSweepIntervalMs: num(
+      'GATEWAY_COMMAND_SWEEP_INTERVAL_MS',
+      DEFAULT_GATEWAY_OPTIONS.commandSweepIntervalMs,
+      100,
+    ),
   };
 }

@@ -12,7 +12,7 @@ import type { OutboundMessage } from '@hyperfleet/contracts';
 import { DomainRejection, MarkDeviceOffline } from '@hyperfleet/domain';
 import { runMigrations } from '@hyperfleet/event-store';
 import { PG_POOL, RUNTIME, type RuntimeInfrastructure } from '@hyperfleet/platform';
-import { CommandLog } from './egress/command-log';
+import { DEVICE_COMMANDS_MIGRATION_SET, DeviceCommandStore } from '@hyperfleet/device-commands';
 import { GATEWAY_OPTIONS, type GatewayOptions } from './gateway-options';
 import { DeviceIngress } from './ingress/device-ingress';
 import { AedesIngress } from './mqtt/aedes-ingress';
@@ -41,14 +41,17 @@ export class GatewayLifecycle
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
     private readonly ingress: DeviceIngress,
     private readonly sessions: SessionStore,
-    private readonly commands: CommandLog,
+    private readonly commands: DeviceCommandStore,
     private readonly bus: CommandBus,
     private readonly brokerAuth: EmbeddedBrokerAuth,
     @Inject(GATEWAY_ACCOUNT) private readonly account: GatewayAccount | null,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.infra.config.migrateOnStart) await runMigrations(this.pool, GATEWAY_MIGRATION_SET);
+    if (this.infra.config.migrateOnStart) {
+      await runMigrations(this.pool, GATEWAY_MIGRATION_SET);
+      await runMigrations(this.pool, DEVICE_COMMANDS_MIGRATION_SET);
+    }
   }
 
   /**
@@ -89,7 +92,7 @@ export class GatewayLifecycle
       this.timers.push(t);
     };
     every(Math.max(1000, Math.floor(this.options.heartbeatTimeoutMs / 3)), () => this.sweepSilentDevices());
-    every(5000, () => this.commands.expireDue());
+    every(this.options.commandSweepIntervalMs, () => this.sweepCommands());
     every(3600_000, () => this.sessions.pruneReplies(this.options.replyRetentionMs));
   }
 
@@ -105,6 +108,11 @@ export class GatewayLifecycle
   publish(message: OutboundMessage): Promise<void> {
     if (!this.adapter) return Promise.reject(new Error('the device gateway is not started'));
     return this.adapter.publish(message);
+  }
+
+  /** Commands past a deadline: queued ones expire, those in flight time out (conditional UPDATEs). */
+  async sweepCommands(now = new Date()): Promise<{ expired: number; timedOut: number }> {
+    return this.commands.sweep(now);
   }
 
   /** Devices whose agent died without its will reaching us (a broker restart, a partition). */

@@ -4,7 +4,6 @@ export * from './gateway.lifecycle';
 export * from './ingress/device-ingress';
 export * from './sessions/session-store';
 export * from './sessions/migrations';
-export * from './egress/command-log';
 export * from './mqtt/publisher';
 export * from './mqtt/aedes-ingress';
 export * from './mqtt/mqtt-client-ingress';

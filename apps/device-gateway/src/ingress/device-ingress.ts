@@ -5,13 +5,14 @@ import {
   checkSequence,
   decodeDeviceMessage,
   encodeReply,
+  type CmdAckPayload,
   type DecodedDeviceMessage,
   type OutboundMessage,
   type SequenceState,
 } from '@hyperfleet/contracts';
 import type { EventTransport, TransportRecord } from '@hyperfleet/messaging';
 import { forEachLimited } from '@hyperfleet/platform';
-import { CommandLog } from '../egress/command-log';
+import { DeviceCommandStore } from '@hyperfleet/device-commands';
 import { GATEWAY_OPTIONS, GATEWAY_TRANSPORT, type GatewayOptions } from '../gateway-options';
 import {
   SessionStore,
@@ -80,7 +81,7 @@ export class DeviceIngress {
   constructor(
     private readonly bus: CommandBus,
     private readonly sessions: SessionStore,
-    private readonly commands: CommandLog,
+    private readonly commands: DeviceCommandStore,
     @Inject(GATEWAY_TRANSPORT) private readonly transport: EventTransport,
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
   ) {
@@ -213,6 +214,24 @@ export class DeviceIngress {
     }
   }
 
+  /**
+   * A cmd-ack against the command's status: an id the backend never sent to this device is not
+   * believed (UNKNOWN_COMMAND); one for a command already final is recorded and changes nothing
+   * (COMMAND_ALREADY_FINAL, accepted: the agent must not retry it).
+   */
+  private async applyAck(deviceId: string, msgId: string, ack: CmdAckPayload): Promise<Reply> {
+    const kind = 'cmd-ack';
+    const result = await this.commands.ack(deviceId, ack);
+    if (result === 'unknown-command') {
+      return Reply.protocol(msgId, 'UNKNOWN_COMMAND', { commandId: ack.commandId }, { kind });
+    }
+    if (result === 'late') {
+      const status = (await this.commands.get(ack.commandId))?.status ?? 'final';
+      return Reply.protocol(msgId, 'COMMAND_ALREADY_FINAL', { commandId: ack.commandId, status }, { kind });
+    }
+    return Reply.accepted(msgId, { kind });
+  }
+
   private async decideBatch(batch: readonly Pending[], tx: BatchTransaction): Promise<Reply[]> {
     const replies: Reply[] = new Array(batch.length);
     const verdicts: BatchVerdict[] = [];
@@ -262,8 +281,9 @@ export class DeviceIngress {
       });
     });
 
-    // 2. Telemetry first: a transport failure fails the batch before any command ran. On the
-    // PostgreSQL log it commits with the batch (one commit; a redelivery never writes a second copy).
+    // 2. Telemetry commits with the batch into hf.telemetry_log on every transport (one commit; a
+    // redelivery never writes a second copy); on Kafka the telemetry relay publishes it from there,
+    // so ingest never waits for the broker. (The direct publish is for a store without the log.)
     if (telemetry.length) {
       if (tx.publishTelemetry) await tx.publishTelemetry(telemetry);
       else await this.transport.publish('telemetry', telemetry);
@@ -274,14 +294,15 @@ export class DeviceIngress {
       for (const { index, effect, decoded } of work) {
         const { deviceId, kind, message } = decoded;
         const rejection = await applyCommands(this.bus, effect);
-        if (effect.commandAck) await this.commands.ack(deviceId, effect.commandAck);
         const reply = rejection
           ? Reply.fromRejection(
               message.msgId,
               { code: rejection.code, message: rejection.message, details: rejection.details },
               { kind },
             )
-          : Reply.accepted(message.msgId, { kind });
+          : effect.commandAck
+            ? await this.applyAck(deviceId, message.msgId, effect.commandAck)
+            : Reply.accepted(message.msgId, { kind });
         replies[index] = reply;
         verdicts.push({
           deviceId,

@@ -73,6 +73,14 @@ DROP INDEX hf.device_messages_age_idx;
 CREATE INDEX device_messages_age_idx ON hf.device_messages USING brin (received_at);
 `,
   },
+  {
+    version: 3,
+    name: 'drop-device-commands',
+    sql: `
+-- Device commands moved to hf.commands (@hyperfleet/device-commands, shared with the API).
+DROP TABLE IF EXISTS hf.device_commands;
+`,
+  },
 ];
 
 export const GATEWAY_MIGRATION_SET = { name: 'gateway', migrations: GATEWAY_MIGRATIONS };

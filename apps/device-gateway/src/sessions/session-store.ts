@@ -124,6 +124,15 @@ export class SessionStore {
     }
   }
 
+  /** Whether the gateway sees the device connected (its last birth or status said online). */
+  async isOnline(deviceId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ online: boolean }>(
+      `SELECT online FROM hf.device_sessions WHERE device_id = $1`,
+      [deviceId],
+    );
+    return rows[0]?.online === true;
+  }
+
   /** Online devices not heard from since `before`: their agent died without its will reaching us. */
   async silentDevices(
     before: Date,

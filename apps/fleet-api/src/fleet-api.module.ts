@@ -7,6 +7,7 @@ import { ReadModelsModule } from '@hyperfleet/read-models';
 import { DeviceIdentityModule } from '../../device-gateway/src/identity';
 import { CommandsApiModule } from './commands/commands-api.module';
 import { DeviceProvisioningService } from './devices/device-provisioning.service';
+import { DeviceLabelsApiModule } from './devices/device-labels.controller';
 import { DevicesController } from './devices/devices.controller';
 import { FleetQueryService } from './fleet/fleet-query.service';
 import { FleetController } from './fleet/fleet.controller';
@@ -32,6 +33,7 @@ import { TelemetryApiModule } from './telemetry/telemetry-api.module';
     TelemetryApiModule,
     SchedulingApiModule,
     OtaApiModule,
+    DeviceLabelsApiModule,
     CommandsApiModule,
     PlansApiModule,
   ],

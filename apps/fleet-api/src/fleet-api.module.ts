@@ -5,6 +5,7 @@ import { DomainModule } from '@hyperfleet/domain';
 import { EVENT_STORE, PlatformModule, type RuntimeInfrastructure } from '@hyperfleet/platform';
 import { ReadModelsModule } from '@hyperfleet/read-models';
 import { DeviceIdentityModule } from '../../device-gateway/src/identity';
+import { AuthModule } from './auth/auth.module';
 import { CommandsApiModule } from './commands/commands-api.module';
 import { DeviceProvisioningService } from './devices/device-provisioning.service';
 import { DeviceLabelsApiModule } from './devices/device-labels.controller';
@@ -28,6 +29,7 @@ import { TelemetryApiModule } from './telemetry/telemetry-api.module';
  */
 @Module({
   imports: [
+    AuthModule,
     DeviceIdentityModule,
     ReadModelsModule,
     TelemetryApiModule,

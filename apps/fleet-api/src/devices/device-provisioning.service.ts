@@ -1,6 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { DomainRejection, ProvisionDevice } from '@hyperfleet/domain';
+import { DomainRejection, ProvisionDevice, type CommandActor } from '@hyperfleet/domain';
+import type { EventStore, JsonObject } from '@hyperfleet/event-store';
+import { EVENT_STORE } from '@hyperfleet/platform';
+import { commandActor, type Actor } from '../auth/auth.types';
 import {
   CredentialError,
   DeviceCredentialStore,
@@ -13,6 +16,13 @@ import type {
   IssuedCredentialResponse,
   ProvisionDeviceBody,
 } from './devices.schemas';
+
+/** Who acts when the service is called in-process (the all-in-one's simulator), not over HTTP. */
+const IN_PROCESS_ACTOR: CommandActor = {
+  subject: 'fleet-api',
+  credentialKind: 'system',
+  credentialId: 'fleet-api',
+};
 
 /**
  * Provisioning is two steps in two stores: the ProvisionDevice command (event store), then the MQTT
@@ -30,22 +40,30 @@ export class DeviceProvisioningService {
     private readonly commands: CommandBus,
     private readonly credentials: DeviceCredentialStore,
     private readonly broker: EmbeddedBrokerAuth,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
   ) {}
 
-  async provision(body: ProvisionDeviceBody): Promise<IssuedCredentialResponse> {
+  async provision(body: ProvisionDeviceBody, actor?: Actor): Promise<IssuedCredentialResponse> {
     // Before anything is written: an id that can never log in is not provisioned either.
     this.credentials.checkDeviceId(body.deviceId);
     const { deviceId, deviceClass, site, tags } = body;
     try {
       await this.commands.execute(
-        new ProvisionDevice({ deviceId, deviceClass, site, ...(tags ? { tags } : {}) }),
+        new ProvisionDevice(
+          { deviceId, deviceClass, site, ...(tags ? { tags } : {}) },
+          actor ? { actor: commandActor(actor) } : { actor: IN_PROCESS_ACTOR },
+        ),
       );
     } catch (err) {
       if (!(await this.isUnfinishedProvisioning(err, body))) throw err;
       this.log.warn(`Device ${deviceId} was provisioned without a credential; issuing it now`);
     }
     try {
-      return toIssued(await this.credentials.issue(deviceId));
+      const issued = await this.credentials.issue(deviceId);
+      await this.record('DeviceCredentialIssued', deviceId, actor, {
+        issuedAt: issued.issuedAt.toISOString(),
+      });
+      return toIssued(issued);
     } catch (err) {
       if (err instanceof CredentialError && err.code === 'CREDENTIAL_ALREADY_ISSUED') {
         throw new DomainRejection('DEVICE_ALREADY_PROVISIONED', `Device ${deviceId} is already provisioned`, {
@@ -56,15 +74,48 @@ export class DeviceProvisioningService {
     }
   }
 
-  async rotate(deviceId: string): Promise<IssuedCredentialResponse> {
-    return toIssued(await this.credentials.rotate(deviceId));
+  async rotate(deviceId: string, actor?: Actor): Promise<IssuedCredentialResponse> {
+    const issued = await this.credentials.rotate(deviceId);
+    await this.record('DeviceCredentialRotated', deviceId, actor, {
+      rotatedAt: issued.issuedAt.toISOString(),
+    });
+    return toIssued(issued);
   }
 
   /** Revokes; a device connected to this process's embedded broker is disconnected at once. */
-  async revoke(deviceId: string): Promise<CredentialStatusResponse> {
+  async revoke(deviceId: string, actor?: Actor): Promise<CredentialStatusResponse> {
+    const before = await this.credentials.status(deviceId);
     const status = await this.credentials.revoke(deviceId);
     this.broker.disconnect(deviceId);
+    // Revoking again changes nothing, so it is no new fact either.
+    if (before?.active !== false) {
+      await this.record('DeviceCredentialRevoked', deviceId, actor, {
+        revokedAt: status.revokedAt?.toISOString() ?? new Date().toISOString(),
+      });
+    }
     return toStatus(status);
+  }
+
+  /**
+   * Credential changes as facts in the event store (stream `device-credential-<id>`, never the secret),
+   * so they are in the audit trail with the actor who made them.
+   */
+  private async record(
+    type: string,
+    deviceId: string,
+    actor: Actor | undefined,
+    data: JsonObject,
+  ): Promise<void> {
+    await this.events.append(`device-credential-${deviceId}`, 'any', [
+      {
+        type,
+        data: { deviceId, ...data },
+        metadata: {
+          actor: (actor ? commandActor(actor) : IN_PROCESS_ACTOR) as unknown as JsonObject,
+          deviceId,
+        },
+      },
+    ]);
   }
 
   async status(deviceId: string): Promise<CredentialStatusResponse> {

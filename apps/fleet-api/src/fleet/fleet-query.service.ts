@@ -48,7 +48,8 @@ export class FleetQueryService {
       .where('d.provisionedAt IS NOT NULL');
     // Outside the credential's scope a device does not exist.
     if (scope.sites) qb.andWhere('d.site = ANY(:scopeSites)', { scopeSites: scope.sites });
-    if (scope.deviceClasses) qb.andWhere('d.deviceClass = ANY(:scopeClasses)', { scopeClasses: scope.deviceClasses });
+    if (scope.deviceClasses)
+      qb.andWhere('d.deviceClass = ANY(:scopeClasses)', { scopeClasses: scope.deviceClasses });
     if (q.class) qb.andWhere('d.deviceClass = :class', { class: q.class });
     if (q.site) qb.andWhere('d.site = :site', { site: q.site });
     if (q.tag?.length) qb.andWhere('d.tags @> CAST(:tags AS text[])', { tags: q.tag });

@@ -3,6 +3,8 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ReadModelsModule } from '@hyperfleet/read-models';
 import { deviceIdSchema, openApiSchema } from '../devices/devices.schemas';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
+import { CurrentActor, Requires, type Actor } from '../auth/auth.types';
+import { DeviceScope } from '../auth/device-scope';
 import type { Page } from '../scheduling/pagination';
 import { deviceIdParam, problem, queryParams } from '../scheduling/scheduling.controller';
 import { OtaQueries } from './ota.queries';
@@ -22,9 +24,13 @@ import {
 const idPipe = new ZodValidationPipe(deviceIdSchema, 'path');
 
 @ApiTags('ota')
+@Requires('fleet:read')
 @Controller('api/v1/ota')
 export class OtaController {
-  constructor(private readonly queries: OtaQueries) {}
+  constructor(
+    private readonly queries: OtaQueries,
+    private readonly scope: DeviceScope,
+  ) {}
 
   @Get('devices/:id')
   @ApiOperation({
@@ -34,7 +40,8 @@ export class OtaController {
   @ApiResponse({ status: 200, description: 'The device', schema: openApiSchema(otaDeviceResponseSchema) })
   @problem(400, 'VALIDATION_FAILED: the device id is malformed')
   @problem(404, 'DEVICE_NOT_FOUND')
-  device(@Param('id', idPipe) id: string): Promise<OtaDeviceResponse> {
+  async device(@Param('id', idPipe) id: string, @CurrentActor() actor: Actor): Promise<OtaDeviceResponse> {
+    await this.scope.assertVisible(actor, id);
     return this.queries.device(id);
   }
 
@@ -48,8 +55,9 @@ export class OtaController {
   @problem(400, 'VALIDATION_FAILED: a query parameter is missing or invalid (details.issues names it)')
   versions(
     @Query(new ZodValidationPipe(versionsQuerySchema, 'query')) query: VersionsQuery,
+    @CurrentActor() actor: Actor,
   ): Promise<VersionsResponse> {
-    return this.queries.versions(query);
+    return this.queries.versions(query, actor.scope);
   }
 
   @Get('devices')
@@ -68,8 +76,9 @@ export class OtaController {
   @problem(400, 'VALIDATION_FAILED: a query parameter is invalid (details.issues names it)')
   devices(
     @Query(new ZodValidationPipe(otaDevicesQuerySchema, 'query')) query: OtaDevicesQuery,
+    @CurrentActor() actor: Actor,
   ): Promise<Page<OtaDeviceItem>> {
-    return this.queries.devices(query);
+    return this.queries.devices(query, actor.scope);
   }
 }
 

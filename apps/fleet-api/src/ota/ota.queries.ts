@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { TERMINAL_UPDATE_STAGES, UPDATE_STAGES, type UpdateStage } from '@hyperfleet/contracts';
 import { OtaDeviceRow, READ_MODELS, type OtaTargetKind } from '@hyperfleet/read-models';
+import { UNSCOPED, type CredentialScope } from '../auth/auth.types';
+import { scopeCondition } from '../fleet/device-filter';
 import { pageOf, type Page } from '../scheduling/pagination';
 import { deviceNotFound } from '../scheduling/scheduling.queries';
 import type {
@@ -94,21 +96,32 @@ export class OtaQueries {
     };
   }
 
-  async versions(q: VersionsQuery): Promise<VersionsResponse> {
+  async versions(q: VersionsQuery, scope: CredentialScope = UNSCOPED): Promise<VersionsResponse> {
+    const params: unknown[] = [q.target, IN_PROGRESS_STAGES, FAILED_STAGES];
+    const inScope = scoped(scope) ? `AND ${inScopeSql(scope, params)}` : '';
+    // A scoped credential sees counts over its own devices only, so they are counted from the rows.
+    const counts = scoped(scope)
+      ? `SELECT version, sum(reported) AS reported, sum(desired) AS desired FROM (
+           SELECT reported_version AS version, 1 AS reported, 0 AS desired FROM rm.ota_targets
+            WHERE target_kind = $1 AND reported_version IS NOT NULL ${inScope}
+           UNION ALL
+           SELECT desired_version, 0, 1 FROM rm.ota_targets
+            WHERE target_kind = $1 AND desired_version IS NOT NULL ${inScope}) x GROUP BY version`
+      : `SELECT version, reported, desired FROM rm.ota_version_counts WHERE target_kind = $1`;
     const rows = await this.ds.query<
       { version: string; reported: number; desired: number; in_progress: string; failed: string }[]
     >(
-      `WITH c AS (SELECT version, reported, desired FROM rm.ota_version_counts WHERE target_kind = $1),
+      `WITH c AS (${counts}),
             p AS (SELECT version,
                          count(*) FILTER (WHERE stage = ANY($2::text[])) AS in_progress,
                          count(*) FILTER (WHERE stage = ANY($3::text[])) AS failed
-                    FROM rm.ota_update_progress WHERE target_kind = $1 GROUP BY version)
+                    FROM rm.ota_update_progress WHERE target_kind = $1 ${inScope} GROUP BY version)
        SELECT version, COALESCE(c.reported, 0) AS reported, COALESCE(c.desired, 0) AS desired,
               COALESCE(p.in_progress, 0) AS in_progress, COALESCE(p.failed, 0) AS failed
          FROM c FULL OUTER JOIN p USING (version)
         WHERE COALESCE(c.reported, 0) + COALESCE(c.desired, 0) + COALESCE(p.in_progress, 0) + COALESCE(p.failed, 0) > 0
         ORDER BY version`,
-      [q.target, IN_PROGRESS_STAGES, FAILED_STAGES],
+      params,
     );
     return {
       target: q.target,
@@ -123,10 +136,11 @@ export class OtaQueries {
   }
 
   /** Artefacts of devices, filtered, by (device, artefact); keyset pagination. */
-  async devices(q: OtaDevicesQuery): Promise<Page<OtaDeviceItem>> {
+  async devices(q: OtaDevicesQuery, scope: CredentialScope = UNSCOPED): Promise<Page<OtaDeviceItem>> {
     const where: string[] = [];
     const params: unknown[] = [];
     const param = (v: unknown) => `$${params.push(v)}`;
+    if (scoped(scope)) where.push(inScopeSql(scope, params));
     if (q.target) where.push(`target_kind = ${param(q.target)}`);
     if (q.version) {
       const v = param(q.version);
@@ -150,4 +164,11 @@ export class OtaQueries {
       (r) => [r.device_id, r.target_kind, r.vm_name],
     );
   }
+}
+
+const scoped = (scope: CredentialScope) => scope.sites !== null || scope.deviceClasses !== null;
+
+/** `device_id` lies in the credential's scope (site and class from the fleet inventory). */
+function inScopeSql(scope: CredentialScope, params: unknown[]): string {
+  return `device_id IN (SELECT d.device_id FROM rm.inventory_devices d WHERE ${scopeCondition(scope, params)})`;
 }

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import { PG_POOL } from '@hyperfleet/platform';
 import { DeadLetters, PROJECTIONS } from '@hyperfleet/read-models';
+import { Requires } from '../auth/auth.types';
 
 export interface ProjectionStatusView {
   readonly name: string;
@@ -23,6 +24,7 @@ export class ProjectionsController {
   }
 
   @Get()
+  @Requires('fleet:read')
   @ApiOperation({
     summary: 'Each read-model projection: events applied, last event, last rebuild, parked (poison) events',
   })

@@ -4,6 +4,8 @@ import type { z } from 'zod';
 import { ReadModelsModule } from '@hyperfleet/read-models';
 import { deviceIdSchema, openApiSchema, problemSchema } from '../devices/devices.schemas';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
+import { CurrentActor, Requires, type Actor } from '../auth/auth.types';
+import { DeviceScope } from '../auth/device-scope';
 import type { Page } from './pagination';
 import { SchedulingQueries } from './scheduling.queries';
 import {
@@ -42,9 +44,13 @@ export function queryParams(schema: z.ZodObject, required: readonly string[] = [
 const idPipe = new ZodValidationPipe(deviceIdSchema, 'path');
 
 @ApiTags('scheduling')
+@Requires('fleet:read')
 @Controller('api/v1/scheduling')
 export class SchedulingController {
-  constructor(private readonly queries: SchedulingQueries) {}
+  constructor(
+    private readonly queries: SchedulingQueries,
+    private readonly scope: DeviceScope,
+  ) {}
 
   @Get('drift')
   @ApiOperation({
@@ -63,8 +69,9 @@ export class SchedulingController {
   @problem(400, 'VALIDATION_FAILED: a query parameter is invalid (details.issues names it)')
   drift(
     @Query(new ZodValidationPipe(driftQuerySchema, 'query')) query: DriftQuery,
+    @CurrentActor() actor: Actor,
   ): Promise<Page<DriftItem>> {
-    return this.queries.drift(query);
+    return this.queries.drift(query, actor.scope);
   }
 
   @Get('devices/:id')
@@ -83,7 +90,11 @@ export class SchedulingController {
   })
   @problem(400, 'VALIDATION_FAILED: the device id is malformed')
   @problem(404, 'DEVICE_NOT_FOUND')
-  device(@Param('id', idPipe) id: string): Promise<SchedulingDeviceResponse> {
+  async device(
+    @Param('id', idPipe) id: string,
+    @CurrentActor() actor: Actor,
+  ): Promise<SchedulingDeviceResponse> {
+    await this.scope.assertVisible(actor, id);
     return this.queries.device(id);
   }
 }

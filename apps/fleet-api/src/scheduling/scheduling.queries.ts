@@ -8,6 +8,7 @@ import {
   type DriftReason,
   type PinningCheck,
 } from '@hyperfleet/read-models';
+import { UNSCOPED, type CredentialScope } from '../auth/auth.types';
 import { ApiError } from '../http/api-error';
 import { pageOf, type Page } from './pagination';
 import type { DriftItem, DriftQuery, SchedulingDeviceResponse } from './scheduling.schemas';
@@ -106,13 +107,17 @@ export class SchedulingQueries {
   }
 
   /** Devices in drift, by device id; keyset pagination on the id. */
-  async drift(q: DriftQuery): Promise<Page<DriftItem>> {
+  async drift(q: DriftQuery, scope: CredentialScope = UNSCOPED): Promise<Page<DriftItem>> {
     const qb = this.ds
       .getRepository(SchedDeviceRow)
       .createQueryBuilder('d')
       .where('d.drift = true')
       .orderBy('d.deviceId', 'ASC')
       .limit(q.limit + 1);
+    // Outside the credential's scope a device does not exist.
+    if (scope.sites) qb.andWhere('d.site = ANY(:scopeSites)', { scopeSites: scope.sites });
+    if (scope.deviceClasses)
+      qb.andWhere('d.deviceClass = ANY(:scopeClasses)', { scopeClasses: scope.deviceClasses });
     if (q.class) qb.andWhere('d.deviceClass = :cls', { cls: q.class });
     if (q.site) qb.andWhere('d.site = :site', { site: q.site });
     if (q.cursor) qb.andWhere('d.deviceId > :after', { after: q.cursor[0] });

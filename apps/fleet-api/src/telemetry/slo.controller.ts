@@ -3,6 +3,8 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DEFAULT_LATENCY_SLO, describeLatencySlo } from '@hyperfleet/read-models';
 import { openApiSchema } from '../devices/devices.schemas';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
+import { ApiError } from '../http/api-error';
+import { CurrentActor, Requires, type Actor } from '../auth/auth.types';
 import { problem400, queryParams } from './openapi-params';
 import { TelemetryQueryService } from './telemetry-query.service';
 import {
@@ -18,6 +20,7 @@ import {
 } from './telemetry.schemas';
 
 @ApiTags('slo')
+@Requires('fleet:read')
 @Controller('api/v1/slo')
 export class SloController {
   constructor(private readonly telemetry: TelemetryQueryService) {}
@@ -40,7 +43,38 @@ export class SloController {
   )
   @ApiResponse({ status: 200, description: 'The SLO view', schema: openApiSchema(sloResponseSchema) })
   @problem400
-  latency(@Query(new ZodValidationPipe(sloQuerySchema, 'query')) q: SloQuery) {
-    return this.telemetry.latency(q);
+  @ApiResponse({
+    status: 403,
+    description:
+      'SCOPE_EXCEEDED: a site or class outside the credential’s scope, or none named by a credential scoped to several',
+  })
+  latency(@Query(new ZodValidationPipe(sloQuerySchema, 'query')) q: SloQuery, @CurrentActor() actor: Actor) {
+    return this.telemetry.latency({
+      ...q,
+      site: withinScope('site', q.site, actor.scope.sites),
+      class: withinScope('class', q.class, actor.scope.deviceClasses) as SloQuery['class'],
+    });
   }
+}
+
+/**
+ * The SLO is computed over one site and/or class at most, so a scoped credential's view is narrowed to
+ * its single site (class), or it must name one of its own.
+ */
+function withinScope<T extends string>(
+  name: string,
+  asked: T | undefined,
+  allowed: readonly string[] | null,
+): T | undefined {
+  if (!allowed) return asked;
+  if (asked === undefined && allowed.length === 1) return allowed[0] as T;
+  if (asked !== undefined && allowed.includes(asked)) return asked;
+  throw new ApiError(
+    403,
+    'SCOPE_EXCEEDED',
+    asked === undefined
+      ? `This credential is limited to several ${name} values: name one (${name}=${allowed[0]}).`
+      : `This credential may not see ${name} ${asked}.`,
+    { [name]: asked ?? null, allowed },
+  );
 }

@@ -2,6 +2,8 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { deviceIdSchema, openApiSchema } from '../devices/devices.schemas';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
+import { CurrentActor, Requires, type Actor } from '../auth/auth.types';
+import { DeviceScope } from '../auth/device-scope';
 import { problem400, queryParams } from './openapi-params';
 import { TelemetryQueryService } from './telemetry-query.service';
 import {
@@ -24,9 +26,13 @@ const RANGE_PARAMS = [
 ];
 
 @ApiTags('telemetry')
+@Requires('fleet:read')
 @Controller('api/v1/telemetry')
 export class TelemetryController {
-  constructor(private readonly telemetry: TelemetryQueryService) {}
+  constructor(
+    private readonly telemetry: TelemetryQueryService,
+    private readonly scope: DeviceScope,
+  ) {}
 
   @Get('rollups')
   @ApiOperation({
@@ -39,7 +45,12 @@ export class TelemetryController {
   @queryParams(...RANGE_PARAMS, { name: 'bucket', schema: bucketParamSchema })
   @ApiResponse({ status: 200, description: 'The rollups', schema: openApiSchema(rollupsResponseSchema) })
   @problem400
-  rollups(@Query(new ZodValidationPipe(rollupsQuerySchema, 'query')) q: RollupsQuery) {
+  @ApiResponse({ status: 404, description: 'DEVICE_NOT_FOUND: outside the credential’s scope' })
+  async rollups(
+    @Query(new ZodValidationPipe(rollupsQuerySchema, 'query')) q: RollupsQuery,
+    @CurrentActor() actor: Actor,
+  ) {
+    await this.scope.assertVisible(actor, q.deviceId);
     return this.telemetry.rollups(q);
   }
 
@@ -54,7 +65,12 @@ export class TelemetryController {
   @queryParams(...RANGE_PARAMS)
   @ApiResponse({ status: 200, description: 'The histogram', schema: openApiSchema(histogramResponseSchema) })
   @problem400
-  histogram(@Query(new ZodValidationPipe(histogramQuerySchema, 'query')) q: HistogramQuery) {
+  @ApiResponse({ status: 404, description: 'DEVICE_NOT_FOUND: outside the credential’s scope' })
+  async histogram(
+    @Query(new ZodValidationPipe(histogramQuerySchema, 'query')) q: HistogramQuery,
+    @CurrentActor() actor: Actor,
+  ) {
+    await this.scope.assertVisible(actor, q.deviceId);
     return this.telemetry.histogram(q);
   }
 }

@@ -19,7 +19,44 @@ export interface HyperfleetConfig {
   readonly migrateOnStart: boolean;
   readonly logLevel: LogLevel;
   readonly dbPoolSize: number;
+  /** Operator API credentials (apps/fleet-api/src/auth). */
+  readonly auth: AuthConfig;
 }
+
+/** Asymmetric JWS algorithms only: never `none`, never a shared-secret HMAC. */
+export const JWT_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+export interface JwtConfig {
+  /** Exactly one of jwksUrl and publicKeyPem. */
+  readonly jwksUrl: string | null;
+  readonly publicKeyPem: string | null;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly algorithms: readonly JwtAlgorithm[];
+  readonly roleClaim: string;
+}
+
+export interface AuthConfig {
+  /** HF_ADMIN_API_KEY: an admin key the API makes sure exists (then no bootstrap key file is written). */
+  readonly adminApiKey: string | null;
+  /** null: JWT bearer tokens are not accepted (API keys only). */
+  readonly jwt: JwtConfig | null;
+}
+
+/** `hf_<keyId>_<secret>` (apps/fleet-api/src/auth/api-key-format.ts makes and reads them). */
+const API_KEY_SHAPE = /^hf_[a-z0-9]{8,32}_[A-Za-z0-9_-]{43,200}$/;
 
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -78,6 +115,38 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
     meaning: 'PostgreSQL connections per process (the gateway adds GATEWAY_DEVICE_CONCURRENCY)',
   },
   { name: 'LOG_LEVEL', default: 'log', meaning: `One of ${LOG_LEVELS.join(', ')}` },
+  {
+    name: 'HF_ADMIN_API_KEY',
+    default: '(generated into HF_DATA_DIR/admin-api-key)',
+    meaning:
+      'An admin API key (hf_<8-32 a-z0-9>_<43+ base64url chars>) the API makes sure exists; no key file is written',
+  },
+  {
+    name: 'AUTH_JWT_JWKS_URL',
+    default: '(JWT off)',
+    meaning: 'JWKS URL of the identity provider; turns on JWT bearer tokens (or AUTH_JWT_PUBLIC_KEY)',
+  },
+  {
+    name: 'AUTH_JWT_PUBLIC_KEY',
+    default: '(JWT off)',
+    meaning: 'PEM public key (SPKI) that signs JWT bearer tokens',
+  },
+  { name: 'AUTH_JWT_ISSUER', default: '(required with JWT)', meaning: 'Expected `iss` of JWT bearer tokens' },
+  {
+    name: 'AUTH_JWT_AUDIENCE',
+    default: '(required with JWT)',
+    meaning: 'Expected `aud` of JWT bearer tokens',
+  },
+  {
+    name: 'AUTH_JWT_ALGORITHMS',
+    default: 'RS256,ES256,EdDSA',
+    meaning: 'Accepted JWS algorithms (asymmetric only: none and HS* are refused)',
+  },
+  {
+    name: 'AUTH_JWT_ROLE_CLAIM',
+    default: 'hf_role',
+    meaning: 'Claim holding the role (viewer, operator, release-manager, admin)',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -187,6 +256,14 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Hyperfl
     else problems.push(`DB_POOL_SIZE: must be a whole number from 1 to 200 (got ${JSON.stringify(rawPool)})`);
   }
 
+  const adminApiKey = get('HF_ADMIN_API_KEY') ?? null;
+  if (adminApiKey !== null && !API_KEY_SHAPE.test(adminApiKey)) {
+    problems.push(
+      'HF_ADMIN_API_KEY: must look like hf_<8-32 lowercase letters or digits>_<43 to 200 base64url characters>',
+    );
+  }
+  const jwt = jwtConfig(get, problems);
+
   const config: HyperfleetConfig = {
     http: { host: get('HTTP_HOST') ?? '127.0.0.1', port: port('HTTP_PORT', 3000) },
     databaseUrl,
@@ -202,9 +279,45 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Hyperfl
     migrateOnStart: bool('MIGRATE_ON_START', true),
     logLevel,
     dbPoolSize,
+    auth: { adminApiKey, jwt },
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function jwtConfig(get: (name: string) => string | undefined, problems: string[]): JwtConfig | null {
+  const jwksUrl = get('AUTH_JWT_JWKS_URL') ?? null;
+  // A PEM in one environment line may carry its newlines as "\n".
+  const publicKeyPem = get('AUTH_JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n') ?? null;
+  if (!jwksUrl && !publicKeyPem) return null;
+  if (jwksUrl && publicKeyPem) problems.push('AUTH_JWT_JWKS_URL and AUTH_JWT_PUBLIC_KEY: set one, not both');
+  if (jwksUrl && !/^https?:\/\/[^/]+/.test(jwksUrl)) {
+    problems.push(`AUTH_JWT_JWKS_URL: must be an http(s) URL (got ${JSON.stringify(jwksUrl)})`);
+  }
+  if (publicKeyPem && !publicKeyPem.includes('-----BEGIN PUBLIC KEY-----')) {
+    problems.push('AUTH_JWT_PUBLIC_KEY: must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  }
+  const issuer = get('AUTH_JWT_ISSUER');
+  const audience = get('AUTH_JWT_AUDIENCE');
+  if (!issuer) problems.push('AUTH_JWT_ISSUER: required when JWT bearer tokens are on');
+  if (!audience) problems.push('AUTH_JWT_AUDIENCE: required when JWT bearer tokens are on');
+  const algorithms = (get('AUTH_JWT_ALGORITHMS') ?? 'RS256,ES256,EdDSA').split(',').map((a) => a.trim());
+  const bad = algorithms.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
+  if (bad.length) {
+    problems.push(
+      `AUTH_JWT_ALGORITHMS: ${bad.map((a) => JSON.stringify(a)).join(', ')} not allowed; choose from ${JWT_ALGORITHMS.join(', ')}`,
+    );
+  }
+  return {
+    jwksUrl,
+    publicKeyPem,
+    issuer: issuer ?? '',
+    audience: audience ?? '',
+    algorithms: algorithms.filter((a): a is JwtAlgorithm =>
+      (JWT_ALGORITHMS as readonly string[]).includes(a),
+    ),
+    roleClaim: get('AUTH_JWT_ROLE_CLAIM') ?? 'hf_role',
+  };
 }
 
 /** Hides the password of a URL for logs and error messages. */

@@ -4,6 +4,7 @@ import { withDatabase } from './commands/database';
 import { runAllMigrations } from './commands/migrations';
 import { registerProjectionsCommands } from './commands/projections';
 import { registerDevicesCommands } from './commands/devices';
+import { registerDeviceLabelsCommands } from './commands/device-labels';
 import { registerMosquittoConfigCommand } from './commands/mosquitto-config';
 import { registerTelemetryCommands } from './commands/telemetry';
 import { registerVmCommands } from './commands/vm';
@@ -32,6 +33,7 @@ program
 registerProjectionsCommands(program);
 registerMosquittoConfigCommand(program);
 registerDevicesCommands(program);
+registerDeviceLabelsCommands(program);
 registerTelemetryCommands(program);
 registerVmCommands(program);
 registerServiceVmCommands(program);

@@ -104,24 +104,23 @@ function imported<T>(result: unknown, what: 'scenario' | 'board'): XmlImported<T
     describe,
   );
   const libCode = typeof r.code === 'string' ? r.code : firstCode(r.errors);
-  const malformed =
-    (libCode !== undefined && /MALFORMED|XML_|DTD|ENTITY|NESTING|DEPTH|TOO_LARGE/.test(libCode)) ||
-    errors.some((e) => /^malformed XML/i.test(e));
-  const code =
-    libCode ??
-    (malformed
-      ? 'MALFORMED_XML'
-      : errors.some((e) => /root element/.test(e))
-        ? 'NOT_ACRN_CONFIG'
-        : what === 'scenario'
-          ? 'INVALID_SCENARIO_XML'
-          : 'INVALID_BOARD_XML');
+  const code = libCode ?? codeOf(errors, what);
+  // Unreadable or refused XML is the client's malformed request (400); XML that reads but is no ACRN
+  // scenario/board (wrong root, invalid content) is 422.
+  const status = code === 'XML_TOO_LARGE' ? 413 : /^XML_/.test(code) && code !== 'XML_WRONG_ROOT' ? 400 : 422;
   throw new ApiError(
-    malformed ? 400 : 422,
+    status,
     code,
     `The ${what} XML cannot be imported: ${errors.slice(0, 3).join('; ')}${errors.length > 3 ? ` (and ${errors.length - 3} more)` : ''}`,
     { errors },
   );
+}
+
+/** A code for a result that brings none (libs/acrn before its XML codes). */
+function codeOf(errors: string[], what: 'scenario' | 'board'): string {
+  if (errors.some((e) => /^malformed XML/i.test(e))) return 'XML_MALFORMED';
+  if (errors.some((e) => /root element/.test(e))) return 'XML_WRONG_ROOT';
+  return what === 'scenario' ? 'SCENARIO_INVALID' : 'BOARD_INVALID';
 }
 
 function unmodelledOf(r: Record<string, unknown>): string[] {

@@ -6,11 +6,11 @@ import { HealthService, type HealthReport } from './health.service';
 export class HealthController {
   constructor(private readonly health: HealthService) {}
 
-  /** 200 when every dependency answers, 503 with the failing ones otherwise. */
+  /** 200 when the service works (`ok`, or `degraded`: e.g. Kafka away, ingest spooling); 503 when it cannot. */
   @Get()
   async get(@Res({ passthrough: true }) res: Response): Promise<HealthReport> {
     const report = await this.health.check();
-    res.status(report.status === 'ok' ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
+    res.status(report.status === 'down' ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.OK);
     return report;
   }
 }

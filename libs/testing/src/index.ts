@@ -2,3 +2,4 @@ export * from './database';
 export * from './services';
 export * from './process';
 export * from './mosquitto';
+export * from './kafka-outage';

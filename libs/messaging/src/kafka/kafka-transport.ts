@@ -4,6 +4,7 @@ import {
   Partitioners,
   type Admin,
   type Consumer,
+  type ISocketFactory,
   type KafkaMessage,
   type LogEntry,
   type Producer,
@@ -30,6 +31,8 @@ export interface KafkaTransportOptions {
   readonly retentionMs?: Partial<Record<Channel, number>>;
   /** Where kafkajs' own errors go; retriable noise of a group's first join is dropped. */
   readonly log?: (line: string) => void;
+  /** How connections to brokers are opened (tests route them through a proxy they can cut). */
+  readonly socketFactory?: ISocketFactory;
 }
 
 const DAY = 24 * 3600_000;
@@ -61,6 +64,7 @@ export class KafkaTransport implements EventTransport {
       brokers: [...o.brokers],
       connectionTimeout: 3000,
       retry: { initialRetryTime: 300, retries: 8 },
+      ...(o.socketFactory ? { socketFactory: o.socketFactory } : {}),
       logCreator:
         () =>
         ({ namespace, level, log: entry }: LogEntry) => {

@@ -9,6 +9,7 @@ import {
   type LogPosition,
   type PostgresNotifier,
 } from '@hyperfleet/event-store';
+import { writeTelemetryLog } from '../telemetry-spool/telemetry-log';
 import { parseCloudEvent, toTransportRecord } from '../transport/cloud-event';
 import type {
   Channel,
@@ -26,18 +27,6 @@ export interface PostgresLogTransportOptions {
   readonly pollIntervalMs?: number;
   /** Telemetry older than this is pruned. */
   readonly telemetryRetentionMs?: number;
-}
-
-/**
- * One text of the events' JSON joined by RS (U+001E), which JSON.stringify never leaves unescaped:
- * cheaper on both ends than a text[] (whose quoting pg escapes character by character) or a jsonb
- * array (which PostgreSQL builds and takes apart again). WITH ORDINALITY keeps the records' order.
- */
-const TELEMETRY_INSERT = `INSERT INTO hf.telemetry_log (key, event)
-  SELECT k, e::json FROM unnest($1::text[], string_to_array($2, chr(30))) WITH ORDINALITY AS t(k, e, ord) ORDER BY ord`;
-
-function telemetryParams(records: readonly TransportRecord[]): [string[], string] {
-  return [records.map((r) => r.key), records.map((r) => r.json ?? JSON.stringify(r.event)).join('\u001e')];
 }
 
 /**
@@ -80,9 +69,7 @@ export class PostgresLogTransport implements EventTransport {
     client: Pick<Pool, 'query'> | Pick<PoolClient, 'query'>,
     records: readonly TransportRecord[],
   ): Promise<void> {
-    if (records.length === 0) return;
-    // No NOTIFY: telemetry consumers poll, and a NOTIFY would serialise every committing insert.
-    await client.query(TELEMETRY_INSERT, telemetryParams(records));
+    await writeTelemetryLog(client, records);
   }
 
   async subscribe(options: SubscribeOptions): Promise<TransportSubscription> {

@@ -1,12 +1,14 @@
-import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { connect, type MqttClient } from 'mqtt';
 import type { Pool } from 'pg';
 import { PostgresNotifier } from '@hyperfleet/event-store';
+import type { OutboxRelay, TelemetryRelay } from '@hyperfleet/messaging';
 import { redact } from '../config/config';
 import type { RuntimeInfrastructure } from '../infrastructure';
-import { PG_POOL, RUNTIME } from '../nest/tokens';
+import { OUTBOX_RELAY, PG_POOL, RUNTIME, TELEMETRY_RELAY } from '../nest/tokens';
 
-export type CheckStatus = 'up' | 'down';
+/** `degraded`: the dependency is away but the service does its job without it (Kafka: ingest spools). */
+export type CheckStatus = 'up' | 'degraded' | 'down';
 
 export interface DependencyHealth {
   readonly status: CheckStatus;
@@ -15,7 +17,8 @@ export interface DependencyHealth {
 }
 
 export interface HealthReport {
-  readonly status: 'ok' | 'degraded';
+  /** `down` (HTTP 503): a dependency the service cannot work without is down; `degraded` is still 200. */
+  readonly status: 'ok' | 'degraded' | 'down';
   readonly checks: {
     readonly postgres: DependencyHealth;
     readonly mqtt: DependencyHealth;
@@ -42,6 +45,8 @@ export class HealthService implements OnModuleInit, OnModuleDestroy {
     @Inject(RUNTIME) private readonly infra: RuntimeInfrastructure,
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly notifier: PostgresNotifier,
+    @Optional() @Inject(OUTBOX_RELAY) private readonly outboxRelay: OutboxRelay | null = null,
+    @Optional() @Inject(TELEMETRY_RELAY) private readonly telemetryRelay: TelemetryRelay | null = null,
   ) {}
 
   onModuleInit(): void {
@@ -69,8 +74,13 @@ export class HealthService implements OnModuleInit, OnModuleDestroy {
   async check(): Promise<HealthReport> {
     const [postgres, eventTransport] = await Promise.all([this.checkPostgres(), this.checkTransport()]);
     const mqtt = this.checkMqtt();
-    const ok = [postgres, mqtt, eventTransport].every((c) => c.status === 'up');
-    return { status: ok ? 'ok' : 'degraded', checks: { postgres, mqtt, eventTransport } };
+    const all = [postgres, mqtt, eventTransport];
+    const status = all.some((c) => c.status === 'down')
+      ? 'down'
+      : all.some((c) => c.status === 'degraded')
+        ? 'degraded'
+        : 'ok';
+    return { status, checks: { postgres, mqtt, eventTransport } };
   }
 
   private async checkPostgres(): Promise<DependencyHealth> {
@@ -108,7 +118,8 @@ export class HealthService implements OnModuleInit, OnModuleDestroy {
             error: 'LISTEN connection to PostgreSQL is down',
           };
     }
-    if (this.kafkaCache && Date.now() - this.kafkaCache.at < 5000) return this.kafkaCache.health;
+    if (this.kafkaCache && Date.now() - this.kafkaCache.at < 5000)
+      return this.withRelays(this.kafkaCache.health);
     const brokers = this.infra.kafkaBrokers ?? [];
     const detail = { kind: 'kafka', brokers: brokers.join(',') };
     let health: DependencyHealth;
@@ -132,9 +143,37 @@ export class HealthService implements OnModuleInit, OnModuleDestroy {
         await admin.disconnect().catch(() => undefined);
       }
     } catch (err) {
-      health = { status: 'down', detail, error: (err as Error).message };
+      // Ingest does not need Kafka: telemetry spools in hf.telemetry_log, domain events wait in the
+      // event log (the outbox), and both relays publish once the broker is back.
+      health = { status: 'degraded', detail: { ...detail, ingest: 'up' }, error: (err as Error).message };
     }
     this.kafkaCache = { at: Date.now(), health };
-    return health;
+    return this.withRelays(health);
+  }
+
+  /** The relays' backlogs (and the telemetry spool's bound) in the Kafka check's detail. */
+  private async withRelays(health: DependencyHealth): Promise<DependencyHealth> {
+    const detail: Record<string, string | number | boolean> = { ...health.detail };
+    let status = health.status;
+    let error = health.error;
+    try {
+      if (this.outboxRelay) detail.outboxBacklog = (await this.outboxRelay.status()).backlog;
+      if (this.telemetryRelay) {
+        const t = await this.telemetryRelay.status();
+        detail.telemetrySpoolBacklog = t.backlog;
+        detail.telemetrySpoolMaxRows = t.maxSpoolRows;
+        detail.telemetryDropped = t.dropped;
+        if (t.failingSince) detail.telemetryRelayFailingSince = t.failingSince;
+        // Alarm before the bound is reached: past it the oldest telemetry is dropped.
+        if (t.backlog >= t.maxSpoolRows * 0.8 || t.dropped > 0) {
+          detail.telemetrySpoolFull = true;
+          if (status === 'up') status = 'degraded';
+          error ??= `telemetry spool at ${t.backlog} of ${t.maxSpoolRows} records (${t.dropped} dropped)`;
+        }
+      }
+    } catch (err) {
+      detail.relayStatusError = (err as Error).message;
+    }
+    return { status, detail, ...(error ? { error } : {}) };
   }
 }

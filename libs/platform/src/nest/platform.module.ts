@@ -20,13 +20,14 @@ import {
   MESSAGING_MIGRATION_SET,
   OutboxRelay,
   PostgresLogTransport,
+  TelemetryRelay,
   type EventTransport,
 } from '@hyperfleet/messaging';
 import { checkDatabase, createPool } from '../database/database';
 import { HealthController } from '../health/health.controller';
 import { HealthService } from '../health/health.service';
 import type { RuntimeInfrastructure } from '../infrastructure';
-import { EVENT_STORE, EVENT_TRANSPORT, OUTBOX_RELAY, PG_POOL, RUNTIME } from './tokens';
+import { EVENT_STORE, EVENT_TRANSPORT, OUTBOX_RELAY, PG_POOL, RUNTIME, TELEMETRY_RELAY } from './tokens';
 
 @Injectable()
 class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
@@ -36,6 +37,7 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
     private readonly notifier: PostgresNotifier,
     @Inject(EVENT_TRANSPORT) private readonly transport: EventTransport,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay | null,
+    @Inject(TELEMETRY_RELAY) private readonly telemetryRelay: TelemetryRelay | null,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -47,10 +49,12 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
     await this.notifier.start();
     await this.transport.start();
     await this.relay?.start();
+    await this.telemetryRelay?.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.relay?.stop();
+    await this.telemetryRelay?.stop();
     await this.transport.close();
     await this.notifier.stop();
     await this.pool.end();
@@ -65,6 +69,16 @@ function createTransport(
   return infra.kafkaBrokers
     ? new KafkaTransport({ brokers: infra.kafkaBrokers, topicPrefix: infra.config.kafkaTopicPrefix })
     : new PostgresLogTransport({ pool, notifier });
+}
+
+/** TELEMETRY_SPOOL_MAX_ROWS: the telemetry spool's bound on Kafka (docs/kafka.md, "Kafka outages"). */
+function telemetrySpoolMaxRows(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.TELEMETRY_SPOOL_MAX_ROWS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1000)
+    throw new Error(`TELEMETRY_SPOOL_MAX_ROWS: must be an integer >= 1000 (got ${JSON.stringify(raw)})`);
+  return n;
 }
 
 /** Database, event store and health for every Hyperfleet app, over the infrastructure already started. */
@@ -101,6 +115,15 @@ export class PlatformModule {
             transport.kind === 'kafka' ? new OutboxRelay({ pool, transport, notifier }) : null,
           inject: [PG_POOL, PostgresNotifier, EVENT_TRANSPORT],
         },
+        {
+          // With Kafka, telemetry committed to hf.telemetry_log (the spool) reaches its topic here.
+          provide: TELEMETRY_RELAY,
+          useFactory: (pool: Pool, transport: EventTransport) =>
+            transport.kind === 'kafka'
+              ? new TelemetryRelay({ pool, transport, maxSpoolRows: telemetrySpoolMaxRows() })
+              : null,
+          inject: [PG_POOL, EVENT_TRANSPORT],
+        },
         DatabaseLifecycle,
         HealthService,
       ],
@@ -110,6 +133,7 @@ export class PlatformModule {
         EVENT_STORE,
         EVENT_TRANSPORT,
         OUTBOX_RELAY,
+        TELEMETRY_RELAY,
         PostgresNotifier,
         PostgresCheckpointStore,
         HealthService,

@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type ModuleMetadata, type Provider } from '
 import { CqrsModule } from '@nestjs/cqrs';
 import { HYPERVISOR_COMMAND_HANDLERS } from './hypervisor/hypervisor.handlers';
 import { PARTITION_PLAN_COMMAND_HANDLERS } from './partition-plan/partition-plan.handlers';
+import { RELEASE_COMMAND_HANDLERS } from './release/release.handlers';
 import { RT_VM_COMMAND_HANDLERS } from './rt-vm/rt-vm.handlers';
 import { SERVICE_VM_COMMAND_HANDLERS } from './service-vm/service-vm.handlers';
 import { DOMAIN_CLOCK, systemClock, type Clock } from './shared/clock';
@@ -13,6 +14,7 @@ export const DOMAIN_COMMAND_HANDLERS = [
   ...SERVICE_VM_COMMAND_HANDLERS,
   ...RT_VM_COMMAND_HANDLERS,
   ...PARTITION_PLAN_COMMAND_HANDLERS,
+  ...RELEASE_COMMAND_HANDLERS,
 ];
 
 type StoreBinding =

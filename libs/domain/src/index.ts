@@ -38,5 +38,7 @@ export * from './partition-plan/assignment';
 export * from './partition-plan/partition-plan.aggregate';
 export * from './partition-plan/partition-plan.handlers';
 
+export * from './release';
+
 export * from './domain.module';
 export * from './testing';

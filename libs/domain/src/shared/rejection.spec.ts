@@ -33,6 +33,8 @@ describe('DomainRejection', () => {
       'PARTITION_PLAN_REVISION_NOT_FOUND',
       'SERVICE_VM_NOT_FOUND',
       'RTVM_NOT_REGISTERED',
+      'RELEASE_NOT_FOUND',
+      'RELEASE_IMAGE_NOT_FOUND',
     ]);
     expect(byStatus(422)).toEqual([
       'INVALID_COMMAND',
@@ -43,6 +45,15 @@ describe('DomainRejection', () => {
       'PLAN_DEVICE_CLASS_MISMATCH',
       'PLAN_DOES_NOT_FIT_BOARD',
       'RTVM_FORCE_STOP_UNSUPPORTED',
+      'INVALID_RELEASE_VERSION',
+      'RELEASE_PLAN_MISMATCH',
+      'HYPERVISOR_BOARD_MISMATCH',
+      'RTVM_NOT_IN_PLAN',
+      'RELEASE_HAS_NO_IMAGES',
+      'IMAGE_UPLOAD_MISSING',
+      'IMAGE_HASH_MISMATCH',
+      'IMAGE_LENGTH_MISMATCH',
+      'IMAGE_DEPENDENCY_UNSATISFIED',
     ]);
   });
 });

@@ -3,6 +3,7 @@ export * from './parse-result';
 export * from './board/board';
 export * from './scenario/plan';
 export * from './scenario/static-allocation';
+export * from './scenario/vm-elements';
 export * from './validation/rules';
 export * from './validation/violation';
 export { validatePartitionPlan, checkPartitionPlan } from './validation/validate';

@@ -23,6 +23,7 @@ describe('partition plan model', () => {
       rdt: { rdtEnabled: false, cdpEnabled: false, vcatEnabled: false },
       ssramEnabled: false,
       maxVmNum: 16,
+      vuartTimerPcpu: 0,
       cacheAllocations: [],
       vuartConnections: [],
       ivshmemRegions: [],

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatIssues, type ParseResult } from '../parse-result';
+import { parseXmlDocument } from '../xml/xml';
 
 /**
  * A partition plan is an ACRN scenario in ACRN's own terms (misc/config_tools/schema/config.xsd,
@@ -97,6 +98,21 @@ export const rdtSchema = z.strictObject({
   vcatEnabled: z.boolean().default(false),
 });
 
+/**
+ * An element of scenario XML the model does not read, kept verbatim so an export writes it back in place:
+ * under `path` (from the VM element for a VM's, from <acrn-config> otherwise; `name[n]` picks the n-th of
+ * repeated siblings), right after the sibling element `after` (null: first child).
+ */
+export const keptXmlSchema = z.strictObject({
+  path: z.string().max(1024),
+  after: z.string().max(256).nullable(),
+  xml: z
+    .string()
+    .max(256 * 1024)
+    .refine((xml) => parseXmlDocument(xml).ok, 'must be one well-formed XML element'),
+});
+export type KeptXml = z.infer<typeof keptXmlSchema>;
+
 export const hypervisorSettingsSchema = z.strictObject({
   buildType: z.enum(BUILD_TYPES).default('release'),
   /** Host serial device for the hypervisor console, or `None`. */
@@ -105,6 +121,8 @@ export const hypervisorSettingsSchema = z.strictObject({
   rdt: rdtSchema.prefault({}),
   ssramEnabled: z.boolean().default(false),
   maxVmNum: z.int().positive().default(16),
+  /** FEATURES/VUART_TIMER_PCPU: the pCPU whose timer polls the vUARTs (config.xsd default 0). */
+  vuartTimerPcpu: nonNegativeInt.default(0),
   cacheAllocations: z.array(cacheAllocationSchema).default(() => []),
   vuartConnections: z.array(vuartConnectionSchema).default(() => []),
   ivshmemRegions: z.array(ivshmemRegionSchema).default(() => []),
@@ -120,7 +138,8 @@ export const cpuAffinityEntrySchema = z.strictObject({
 export type CpuAffinityEntry = z.infer<typeof cpuAffinityEntrySchema>;
 
 export const vmMemorySchema = z.strictObject({
-  sizeMb: nonNegativeInt,
+  /** memory/size; optional in VMtypes.xsd (pre-launched VMs often give only hpa_region). */
+  sizeMb: nonNegativeInt.optional(),
   /** Pre-launched VMs only: explicit host physical regions. */
   hpaRegions: z.array(z.strictObject({ startHpa: hex, sizeHpaMb: nonNegativeInt })).default(() => []),
 });
@@ -161,7 +180,8 @@ export const virtioDevicesSchema = z.strictObject({
         virtioFramework: z
           .enum(['Kernel based (Virtual Host)', 'User space based (VBSU)'])
           .default('User space based (VBSU)'),
-        interfaceName: z.string(),
+        /** Optional in VMtypes.xsd. */
+        interfaceName: z.string().optional(),
       }),
     )
     .default(() => []),
@@ -192,14 +212,15 @@ export const vmConfigSchema = z.strictObject({
   loadOrder: z.enum(LOAD_ORDERS),
   vmType: z.enum(VM_TYPES).default('STANDARD_VM'),
   /**
-   * Explicit pCPU affinity; vCPU n runs on the n-th entry. A Service VM normally leaves it empty and
-   * gets every pCPU no pre-launched VM uses (static_allocators/cpu_affinity.py).
+   * Explicit pCPU affinity; vCPU n runs on the n-th entry. Pre- and post-launched VMs only: ACRN 3.x's
+   * config.xsd rejects cpu_affinity on the Service VM, which gets every pCPU no pre-launched VM uses
+   * (static_allocators/cpu_affinity.py).
    */
   cpuAffinity: z.array(cpuAffinityEntrySchema).default(() => []),
   ownPcpu: z.boolean().default(false),
   lapicPassthrough: z.boolean().default(false),
   ioCompletionPolling: z.boolean().default(false),
-  /** Service VM only in ACRN v3; lets the Service VM use LAPIC passthrough. */
+  /** Service VM only (config.xsd); lets the Service VM use LAPIC passthrough. */
   nestedVirtualization: z.boolean().default(false),
   virtualCatSupport: z.boolean().default(false),
   priority: z.enum(PRIORITIES).default('PRIO_LOW'),
@@ -215,6 +236,8 @@ export const vmConfigSchema = z.strictObject({
     .strictObject({ tpm2: z.boolean().default(false), p2sb: z.boolean().default(false) })
     .prefault({}),
   virtioDevices: virtioDevicesSchema.prefault({}),
+  /** Elements of this VM the model does not read, written back in place on export. */
+  kept: z.array(keptXmlSchema).optional(),
 });
 export type VmConfig = z.infer<typeof vmConfigSchema>;
 export type VmConfigInput = z.input<typeof vmConfigSchema>;
@@ -227,6 +250,8 @@ export const partitionPlanSchema = z.strictObject({
   kind: z.enum(SCENARIO_KINDS),
   hv: hypervisorSettingsSchema.prefault({}),
   vms: z.array(vmConfigSchema).min(1),
+  /** Elements outside the VMs the model does not read (hv/MEMORY, MISC_CFG, log levels, …). */
+  kept: z.array(keptXmlSchema).optional(),
 });
 export type PartitionPlan = z.infer<typeof partitionPlanSchema>;
 export type PartitionPlanInput = z.input<typeof partitionPlanSchema>;

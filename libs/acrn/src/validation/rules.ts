@@ -61,6 +61,14 @@ export const RULES = {
     source: 'misc/config_tools/schema/VMtypes.xsd (VMType: RTVM applies to pre-/post-launched VMs only)',
     summary: 'The Service VM is a STANDARD_VM.',
   },
+  VM_ELEMENT_NOT_APPLICABLE: {
+    group: 'schema',
+    severity: 'error',
+    source:
+      'misc/config_tools/schema/config.xsd (acrn:applicable-vms; scenario_config/schema_slicer.py slices VMConfigType by load order)',
+    summary:
+      'A VM carries only the elements config.xsd allows on its kind (e.g. cpu_affinity and virtual_cat_support not on the Service VM, nested_virtualization_support only on it, mmio_resources only pre-launched, virtio_devices only post-launched).',
+  },
   UNKNOWN_VM_REFERENCE: {
     group: 'schema',
     severity: 'error',
@@ -104,6 +112,13 @@ export const RULES = {
     severity: 'error',
     source: 'misc/config_tools/schema/checks/cpu_assignment.xsd',
     summary: 'own_pcpu=y makes the pCPUs exclusive (companion_vmid excepted).',
+  },
+  VUART_TIMER_PCPU_ON_LAPIC_PASSTHROUGH_VM: {
+    group: 'cpu_assignment',
+    severity: 'warning',
+    source: 'misc/config_tools/schema/checks/cpu_assignment.xsd (ACRN v3.3)',
+    summary:
+      'The pCPU hosting the vUART timer (VUART_TIMER_PCPU) is not in a LAPIC-passthrough VM (the console would lag).',
   },
   VM_WITHOUT_PCPU: {
     group: 'cpu_assignment',
@@ -418,5 +433,58 @@ export const RULES = {
 } as const satisfies Record<string, RuleInfo>;
 
 export type RuleCode = keyof typeof RULES;
+
+/**
+ * Each assertion of ACRN's checks/*.xsd (v3.3; `<file>#<n>` is the n-th xs:assert of the file, as
+ * libs/acrn/test-data/validate.py names them) and the rule codes that report it. The corpus test compares
+ * verdicts on ACRN's samples through this table; docs/acrn-rules.md lists it.
+ */
+export const ACRN_CHECKS = {
+  'cpu_assignment.xsd#1': ['PCPU_NOT_ON_BOARD'],
+  'cpu_assignment.xsd#2': ['PCPU_DUPLICATE_IN_VM'],
+  'cpu_assignment.xsd#3': ['RTVM_PCPU_SHARED'],
+  'cpu_assignment.xsd#4': ['OWN_PCPU_SHARED'],
+  'cpu_assignment.xsd#5': ['VM_WITHOUT_PCPU'],
+  'cpu_assignment.xsd#6': ['MIXED_CORE_TYPES'],
+  'cpu_assignment.xsd#7': ['RTVM_ON_PCPU0'],
+  'cpu_assignment.xsd#8': ['VUART_TIMER_PCPU_ON_LAPIC_PASSTHROUGH_VM'],
+  'ivsh_memory.xsd#1': ['IVSHMEM_VM_DUPLICATE'],
+  'ivsh_memory.xsd#2': ['IVSHMEM_REGION_NAME_MISSING'],
+  'passthrough_devices.xsd#1': ['TPM2_AND_P2SB'],
+  'pci_config.xsd#1': ['PCI_DEV_DUPLICATE'],
+  'rdt_support.xsd#1': ['VCAT_REQUIRES_RDT_WITHOUT_CDP'],
+  'rdt_support.xsd#2': ['CDP_UNSUPPORTED_BY_CACHES'],
+  'rdt_support.xsd#3': ['VM_VCAT_REQUIRES_HV_VCAT'],
+  'rdt_support.xsd#4': ['SERVICE_VM_LAPIC_PASSTHROUGH'],
+  'rdt_support.xsd#5': ['SSRAM_OVERLAPS_PRE_LAUNCHED_RTVM_HOLE'],
+  'rdt_support.xsd#6': ['CLOS_EXCEEDS_BOARD'],
+  'rdt_support.xsd#7': ['CLOS_MASK_OVERLAPS_SSRAM'],
+  'vbdf_assignment.xsd#1': ['VBDF_DUPLICATE_IN_VM'],
+  'vbdf_assignment.xsd#2': ['VBDF_CONFLICTS_WITH_NATIVE_DEVICE'],
+  'vbdf_assignment.xsd#3': ['P2SB_HIDDEN'],
+  'vbdf_assignment.xsd#4': ['VBDF_RESERVED_FOR_POST_LAUNCHED_VM'],
+  'vbdf_assignment.xsd#5': ['VBDF_RESERVED_FOR_POST_LAUNCHED_VM'],
+  'virtio_devices.xsd#1': ['VSOCK_CID_DUPLICATE'],
+  'virtio_devices.xsd#2': ['GPU_MONITOR_ID_MISSING'],
+  'virtio_devices.xsd#3': ['GPU_WINDOW_RESOLUTION_MISSING', 'GPU_WINDOW_OFFSET_MISSING'],
+  'virtio_devices.xsd#4': ['GPU_WINDOW_RESOLUTION_MISSING'],
+  'virtio_devices.xsd#5': ['GPU_WINDOW_OFFSET_MISSING'],
+  'virtio_devices.xsd#6': ['GPU_WINDOW_OFFSET_MISSING'],
+  'virtio_devices.xsd#7': ['GPU_MONITOR_ID_DUPLICATE'],
+  'virtio_devices.xsd#8': ['GPU_TOO_MANY_DISPLAYS'],
+  'virtio_devices.xsd#9': ['GPU_TOO_MANY_DISPLAYS'],
+  'vm_memory.xsd#1': ['VM_MEMORY_EXCEEDS_HOST'],
+  'vm_types.xsd#1': ['MULTIPLE_SERVICE_VMS'],
+  'vm_types.xsd#2': ['PRE_LAUNCHED_ID_NOT_BELOW_SERVICE_VM'],
+  'vm_types.xsd#3': ['POST_LAUNCHED_ID_NOT_ABOVE_SERVICE_VM'],
+  'vm_types.xsd#4': ['MULTIPLE_PRE_LAUNCHED_RTVMS'],
+  'vm_types.xsd#5': ['PRE_AND_POST_LAUNCHED_RTVMS'],
+  'vuart_config.xsd#1': ['VUART_SELF_CONNECTION'],
+  'vuart_config.xsd#2': ['VUART_IO_PORT_DUPLICATE'],
+  'vuart_config.xsd#3': ['VUART_CONSOLE_PORT_REUSED'],
+  'vuart_config.xsd#4': ['VUART_VM_NAME_MISSING'],
+  'vuart_config.xsd#5': ['DEBUG_BUILD_WITHOUT_SERIAL_CONSOLE'],
+} as const satisfies Record<string, readonly RuleCode[]>;
+export type AcrnCheck = keyof typeof ACRN_CHECKS;
 
 export const RULE_CODES = Object.keys(RULES) as RuleCode[];

@@ -372,6 +372,24 @@ const CASES: RuleCase[] = [
     fail: () => change((p) => (pciVuart(p).endpoints[1].vbdf = '00:1f.0')),
   },
   {
+    code: 'VUART_TIMER_PCPU_ON_LAPIC_PASSTHROUGH_VM',
+    pass: () => change((p) => (p.hv.vuartTimerPcpu = 1)),
+    fail: () => change((p) => (p.hv.vuartTimerPcpu = rt(p).cpuAffinity[0].pcpuId)),
+  },
+  {
+    code: 'VM_ELEMENT_NOT_APPLICABLE',
+    pass: () => change((p) => (hmi(p).virtualCatSupport = true)),
+    fail: () =>
+      change((p) => {
+        const service = p.vms.find((vm) => vm.loadOrder === 'SERVICE_VM')!;
+        service.cpuAffinity = [{ pcpuId: 0, realTimeVcpu: false }];
+        service.virtualCatSupport = true;
+        hmi(p).nestedVirtualization = true;
+        rt(p).virtioDevices.block.push('/data/rt.img');
+        hmi(p).mmioResources.p2sb = true;
+      }),
+  },
+  {
     code: 'TPM2_AND_P2SB',
     pass: () => change((p) => (rt(p).mmioResources.tpm2 = true)),
     fail: () => change((p) => (rt(p).mmioResources = { tpm2: true, p2sb: true })),

@@ -125,9 +125,15 @@ function devicesFromLspci(textBlock: string | undefined): DeviceFound[] {
 /** Parses board XML into the board model; errors are sentences naming the path of each problem. */
 export function parseBoardXml(xml: string): ParseResult<Board> {
   const parsed = parseXml(xml);
-  if (!parsed.ok) return { ok: false, errors: [parsed.error] };
+  if (!parsed.ok) return { ok: false, code: parsed.code, errors: [parsed.error] };
+  if (parsed.document.name !== 'acrn-config') {
+    return {
+      ok: false,
+      code: 'XML_WRONG_ROOT',
+      errors: [`the root element must be <acrn-config>, not <${parsed.document.name}>`],
+    };
+  }
   const root = child(parsed.root, 'acrn-config');
-  if (root === undefined) return { ok: false, errors: ['the root element must be <acrn-config>'] };
 
   const processors = elements(root, 'processors')[0] ?? {};
   const threads: ThreadFound[] = [];
@@ -202,7 +208,7 @@ export function parseBoardXml(xml: string): ParseResult<Board> {
   collectPciDevices(elements(root, 'devices')[0] ?? {}, undefined, devices);
   const cpuModel = attr(elements(processors, 'model')[0], 'description');
 
-  return parseBoard({
+  const board = parseBoard({
     name: attr(root, 'board') ?? '',
     ...(cpuModel ? { cpuModel } : {}),
     pcpus,
@@ -210,6 +216,7 @@ export function parseBoardXml(xml: string): ParseResult<Board> {
     memory: { totalBytes, ranges },
     devices: devices.length > 0 ? devices : devicesFromLspci(childText(root, 'PCI_DEVICE')),
   });
+  return board.ok ? board : { ...board, code: 'BOARD_INVALID' };
 }
 
 function byNumber(a: unknown, b: unknown): number {

@@ -126,6 +126,7 @@ describe('scenario XML', () => {
     expect(parseScenarioXml(readFixture('hybrid_rt.scenario.xml'))).toEqual({
       ok: true,
       value: samplePlan(),
+      kept: [],
     });
   });
 
@@ -176,6 +177,7 @@ describe('scenario XML', () => {
   it('reports malformed XML with its line', () => {
     expect(parseScenarioXml('<acrn-config>\n<hv>\n</acrn-config>')).toEqual({
       ok: false,
+      code: 'XML_MALFORMED',
       errors: [expect.stringMatching(/^malformed XML at line \d+: /)],
     });
   });
@@ -199,7 +201,8 @@ describe('scenario XML', () => {
   it('refuses a different root element', () => {
     expect(parseScenarioXml('<scenario/>')).toEqual({
       ok: false,
-      errors: ['the root element must be <acrn-config>'],
+      code: 'XML_WRONG_ROOT',
+      errors: ['the root element must be <acrn-config>, not <scenario>'],
     });
   });
 

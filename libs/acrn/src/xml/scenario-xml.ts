@@ -5,191 +5,284 @@ import {
   NO_COMPANION_VMID,
   parsePartitionPlan,
   toHex,
+  type KeptXml,
   type PartitionPlan,
   type PartitionPlanInput,
   type VmConfig,
 } from '../scenario/plan';
+import { hasVirtioDevices, vmElementAllowed } from '../scenario/vm-elements';
 import { validatePartitionPlan } from '../validation/validate';
 import type { Violation } from '../validation/violation';
 import {
   attr,
-  buildXml,
   child,
+  childNodes,
   childText,
   children,
   elements,
   int,
   parseXml,
+  parseXmlDocument,
+  serializeDocument,
+  serializeNode,
   text,
   yn,
   type XmlElement,
+  type XmlErrorCode,
+  type XmlNode,
 } from './xml';
 
 /**
  * Scenario XML as the ACRN configurator reads and writes it (misc/config_tools/schema/config.xsd,
- * VMtypes.xsd, types.xsd). Element names and nesting follow those schemas; elements Hyperfleet does not
- * model are neither written nor kept.
+ * VMtypes.xsd, types.xsd). Element names and nesting follow those schemas. Which element a VM may carry
+ * follows config.xsd's acrn:applicable-vms (ACRN's validator slices the schema by load order with them).
+ * Elements Hyperfleet does not model are kept verbatim in the plan (`kept`) and written back in place.
  */
 
 const yesNo = (value: boolean) => (value ? 'y' : 'n');
 
-/** Drops undefined members so the builder writes no empty elements for them. */
-function compact(element: Record<string, unknown>): XmlElement {
-  return Object.fromEntries(Object.entries(element).filter(([, v]) => v !== undefined));
+// --- building nodes ---
+
+type Child = XmlNode | string | undefined | false;
+
+function el(name: string, kids: Child[] = [], attrs: Array<[string, string]> = []): XmlNode {
+  return { name, attrs, children: kids.filter((k): k is XmlNode | string => k !== undefined && k !== false) };
 }
 
-function vmElement(vm: VmConfig): XmlElement {
+function leaf(name: string, value: string | number | undefined): XmlNode | undefined {
+  return value === undefined ? undefined : el(name, value === '' ? [] : [String(value)]);
+}
+
+/** An element with children, or nothing when it would be empty. */
+function group(name: string, kids: Child[]): XmlNode | undefined {
+  const node = el(name, kids);
+  return node.children.length > 0 ? node : undefined;
+}
+
+function vmNode(vm: VmConfig): XmlNode {
+  // An element on a VM kind config.xsd does not allow is written only when it carries a value, so a plan
+  // the validator flags (VM_ELEMENT_NOT_APPLICABLE) is not silently changed.
+  const on = (element: string, isSet: boolean) => vmElementAllowed(vm.loadOrder, element) || isSet;
   const virtio = vm.virtioDevices;
-  return compact({
-    '@_id': String(vm.id),
-    load_order: vm.loadOrder,
-    vm_type: vm.vmType,
-    name: vm.name,
-    console_vuart: vm.consoleVuart,
-    memory: vm.memory
-      ? compact({
-          size: String(vm.memory.sizeMb),
-          hpa_region:
-            vm.memory.hpaRegions.length > 0
-              ? vm.memory.hpaRegions.map((r) => ({ start_hpa: r.startHpa, size_hpa: String(r.sizeHpaMb) }))
-              : undefined,
-        })
-      : undefined,
-    own_pcpu: yesNo(vm.ownPcpu),
-    cpu_affinity:
-      vm.cpuAffinity.length > 0
-        ? {
-            pcpu: vm.cpuAffinity.map((p) => ({
-              pcpu_id: String(p.pcpuId),
-              real_time_vcpu: yesNo(p.realTimeVcpu),
-            })),
-          }
-        : undefined,
-    lapic_passthrough: yesNo(vm.lapicPassthrough),
-    io_completion_polling: yesNo(vm.ioCompletionPolling),
-    nested_virtualization_support: yesNo(vm.nestedVirtualization),
-    virtual_cat_support: yesNo(vm.virtualCatSupport),
-    priority: vm.priority,
-    companion_vmid: String(vm.companionVmid ?? NO_COMPANION_VMID),
-    os_config: vm.osConfig
-      ? compact({
-          kern_type: vm.osConfig.kernType,
-          kern_mod: vm.osConfig.kernMod,
-          ramdisk_mod: vm.osConfig.ramdiskMod,
-          bootargs: vm.osConfig.bootargs,
-        })
-      : undefined,
-    mmio_resources: { TPM2: yesNo(vm.mmioResources.tpm2), p2sb: yesNo(vm.mmioResources.p2sb) },
-    pci_devs:
-      vm.pciDevs.length > 0
-        ? { pci_dev: vm.pciDevs.map((d) => (d.description ? `${d.bdf} ${d.description}` : d.bdf)) }
-        : undefined,
-    virtio_devices: compact({
-      gpu: virtio.gpu
-        ? {
-            display_type: virtio.gpu.displayType,
-            displays: {
-              display: virtio.gpu.displays.map((d) =>
-                compact({
-                  monitor_id: d.monitorId === undefined ? undefined : String(d.monitorId),
-                  window_resolutions: d.windowResolution,
-                  horizontal_offset:
-                    d.horizontalOffset === undefined ? undefined : String(d.horizontalOffset),
-                  vertical_offset: d.verticalOffset === undefined ? undefined : String(d.verticalOffset),
-                }),
-              ),
-            },
-          }
-        : undefined,
-      console: nonEmpty(
-        virtio.console.map((c) =>
-          compact({
-            use_type: c.useType,
-            backend_type: c.backendType,
-            output_file_path: c.outputFilePath,
-            sock_file_path: c.sockFilePath,
-            tty_device_path: c.ttyDevicePath,
-          }),
+  const mmioSet = vm.mmioResources.tpm2 || vm.mmioResources.p2sb;
+  return el(
+    'vm',
+    [
+      leaf('load_order', vm.loadOrder),
+      leaf('vm_type', vm.vmType),
+      leaf('name', vm.name),
+      leaf('console_vuart', vm.consoleVuart),
+      vm.memory &&
+        el('memory', [
+          leaf('size', vm.memory.sizeMb),
+          ...vm.memory.hpaRegions.map((r) =>
+            el('hpa_region', [leaf('start_hpa', r.startHpa), leaf('size_hpa', r.sizeHpaMb)]),
+          ),
+        ]),
+      leaf('own_pcpu', yesNo(vm.ownPcpu)),
+      vm.cpuAffinity.length > 0 &&
+        el(
+          'cpu_affinity',
+          vm.cpuAffinity.map((p) =>
+            el('pcpu', [leaf('pcpu_id', p.pcpuId), leaf('real_time_vcpu', yesNo(p.realTimeVcpu))]),
+          ),
         ),
-      ),
-      network: nonEmpty(
-        virtio.network.map((n) => ({ virtio_framework: n.virtioFramework, interface_name: n.interfaceName })),
-      ),
-      input: nonEmpty(
-        virtio.input.map((i) => compact({ backend_device_file: i.backendDeviceFile, id: i.id })),
-      ),
-      block: nonEmpty(virtio.block),
-      vsock: nonEmpty(virtio.vsock.map(String)),
-    }),
-  });
+      leaf('lapic_passthrough', yesNo(vm.lapicPassthrough)),
+      on('io_completion_polling', vm.ioCompletionPolling) &&
+        leaf('io_completion_polling', yesNo(vm.ioCompletionPolling)),
+      on('nested_virtualization_support', vm.nestedVirtualization) &&
+        leaf('nested_virtualization_support', yesNo(vm.nestedVirtualization)),
+      on('virtual_cat_support', vm.virtualCatSupport) &&
+        leaf('virtual_cat_support', yesNo(vm.virtualCatSupport)),
+      leaf('priority', vm.priority),
+      leaf('companion_vmid', vm.companionVmid ?? NO_COMPANION_VMID),
+      vm.osConfig &&
+        el('os_config', [
+          leaf('kern_type', vm.osConfig.kernType),
+          leaf('kern_mod', vm.osConfig.kernMod),
+          leaf('ramdisk_mod', vm.osConfig.ramdiskMod),
+          leaf('bootargs', vm.osConfig.bootargs),
+        ]),
+      on('mmio_resources', mmioSet) &&
+        el('mmio_resources', [
+          leaf('TPM2', yesNo(vm.mmioResources.tpm2)),
+          leaf('p2sb', yesNo(vm.mmioResources.p2sb)),
+        ]),
+      vm.pciDevs.length > 0 &&
+        el(
+          'pci_devs',
+          vm.pciDevs.map((d) => leaf('pci_dev', d.description ? `${d.bdf} ${d.description}` : d.bdf)),
+        ),
+      on('virtio_devices', hasVirtioDevices(vm)) &&
+        el('virtio_devices', [
+          virtio.gpu &&
+            el('gpu', [
+              leaf('display_type', virtio.gpu.displayType),
+              el(
+                'displays',
+                virtio.gpu.displays.map((d) =>
+                  el('display', [
+                    leaf('monitor_id', d.monitorId),
+                    leaf('window_resolutions', d.windowResolution),
+                    leaf('horizontal_offset', d.horizontalOffset),
+                    leaf('vertical_offset', d.verticalOffset),
+                  ]),
+                ),
+              ),
+            ]),
+          ...virtio.console.map((c) =>
+            el('console', [
+              leaf('use_type', c.useType),
+              leaf('backend_type', c.backendType),
+              leaf('output_file_path', c.outputFilePath),
+              leaf('sock_file_path', c.sockFilePath),
+              leaf('tty_device_path', c.ttyDevicePath),
+            ]),
+          ),
+          ...virtio.network.map((n) =>
+            el('network', [
+              leaf('virtio_framework', n.virtioFramework),
+              leaf('interface_name', n.interfaceName),
+            ]),
+          ),
+          ...virtio.input.map((i) =>
+            el('input', [leaf('backend_device_file', i.backendDeviceFile), leaf('id', i.id)]),
+          ),
+          ...virtio.block.map((b) => leaf('block', b)),
+          ...virtio.vsock.map((v) => leaf('vsock', v)),
+        ]),
+    ],
+    [['id', String(vm.id)]],
+  );
 }
 
-function nonEmpty<T>(items: T[]): T[] | undefined {
-  return items.length > 0 ? items : undefined;
+/** The modelled part of the plan as a tree (no kept elements). */
+function modelledDocument(plan: PartitionPlan): XmlNode {
+  const { hv } = plan;
+  return el(
+    'acrn-config',
+    [
+      el('hv', [
+        leaf('BUILD_TYPE', hv.buildType),
+        el('FEATURES', [
+          leaf('SCHEDULER', hv.scheduler),
+          leaf('VUART_TIMER_PCPU', hv.vuartTimerPcpu),
+          el('RDT', [
+            leaf('RDT_ENABLED', yesNo(hv.rdt.rdtEnabled)),
+            leaf('CDP_ENABLED', yesNo(hv.rdt.cdpEnabled)),
+            leaf('VCAT_ENABLED', yesNo(hv.rdt.vcatEnabled)),
+          ]),
+          el(
+            'IVSHMEM',
+            hv.ivshmemRegions.map((r) =>
+              el('IVSHMEM_REGION', [
+                leaf('NAME', r.name),
+                leaf('PROVIDED_BY', r.providedBy),
+                leaf('IVSHMEM_SIZE', r.sizeMb),
+                el(
+                  'IVSHMEM_VMS',
+                  r.vms.map((m) => el('IVSHMEM_VM', [leaf('VM_NAME', m.vmName), leaf('VBDF', m.vbdf)])),
+                ),
+              ]),
+            ),
+          ),
+          el('SSRAM', [leaf('SSRAM_ENABLED', yesNo(hv.ssramEnabled))]),
+        ]),
+        el(
+          'vuart_connections',
+          hv.vuartConnections.map((c) =>
+            el('vuart_connection', [
+              leaf('name', c.name),
+              leaf('type', c.type),
+              ...c.endpoints.map((e) =>
+                el('endpoint', [leaf('vm_name', e.vmName), leaf('io_port', e.ioPort), leaf('vbdf', e.vbdf)]),
+              ),
+            ]),
+          ),
+        ),
+        el('DEBUG_OPTIONS', [leaf('SERIAL_CONSOLE', hv.serialConsole)]),
+        el('CAPACITIES', [leaf('MAX_VM_NUM', hv.maxVmNum)]),
+        group(
+          'HIDDEN_PDEV_REGION',
+          hv.hiddenPdevs.map((d) => leaf('HIDDEN_PDEV', d)),
+        ),
+        group(
+          'CACHE_REGION',
+          hv.cacheAllocations.map((a) =>
+            el('CACHE_ALLOCATION', [
+              leaf('CACHE_ID', toHex(a.cacheId)),
+              leaf('CACHE_LEVEL', a.cacheLevel),
+              ...a.policies.map((p) =>
+                el('POLICY', [
+                  leaf('VM', p.vm),
+                  leaf('VCPU', p.vcpu),
+                  leaf('TYPE', p.type),
+                  leaf('CLOS_MASK', p.closMask),
+                ]),
+              ),
+            ]),
+          ),
+        ),
+      ]),
+      ...plan.vms.map(vmNode),
+    ],
+    [
+      ['board', plan.board],
+      ['scenario', plan.scenario],
+    ],
+  );
+}
+
+// --- kept elements: paths and anchors ---
+
+/** `name` or `name[n]` (1-based among same-named siblings) when the name repeats under the parent. */
+function label(parent: XmlNode, node: XmlNode): string {
+  const same = childNodes(parent).filter((c) => c.name === node.name);
+  return same.length > 1 ? `${node.name}[${same.indexOf(node) + 1}]` : node.name;
+}
+
+function find(parent: XmlNode, step: string): XmlNode | undefined {
+  const m = /^(.+?)(?:\[(\d+)\])?$/.exec(step);
+  if (!m) return undefined;
+  const same = childNodes(parent).filter((c) => c.name === m[1]);
+  return same[m[2] === undefined ? 0 : Number(m[2]) - 1];
+}
+
+/** Writes kept elements back into the tree under their parent, right after the sibling they followed. */
+function insertKept(root: XmlNode, kept: readonly KeptXml[]): void {
+  for (const entry of kept) {
+    const parsed = parseXmlDocument(entry.xml);
+    if (!parsed.ok) continue; // the plan schema refuses such entries; never write broken XML
+    let parent = root;
+    for (const step of entry.path === '' ? [] : entry.path.split('/')) {
+      let next = find(parent, step);
+      if (!next) {
+        next = el(step.replace(/\[\d+\]$/, ''));
+        parent.children.push(next);
+      }
+      parent = next;
+    }
+    const anchor = entry.after === null ? undefined : find(parent, entry.after);
+    const at =
+      entry.after === null ? 0 : anchor ? parent.children.indexOf(anchor) + 1 : parent.children.length;
+    parent.children.splice(at, 0, parsed.root);
+  }
+}
+
+/** The whole scenario document: modelled elements and, in place, the kept ones. */
+function scenarioDocument(plan: PartitionPlan): XmlNode {
+  const root = modelledDocument(plan);
+  insertKept(root, plan.kept ?? []);
+  plan.vms.forEach((vm, i) => {
+    const vmNodeInTree = childNodes(root).filter((c) => c.name === 'vm')[i];
+    if (vmNodeInTree && vm.kept) insertKept(vmNodeInTree, vm.kept);
+  });
+  return root;
 }
 
 /** Writes the plan as scenario XML. It does not validate: use toScenarioXml to refuse a broken plan. */
 export function exportScenarioXml(plan: PartitionPlan): string {
-  const { hv } = plan;
-  const document: XmlElement = {
-    'acrn-config': {
-      '@_board': plan.board,
-      '@_scenario': plan.scenario,
-      hv: compact({
-        BUILD_TYPE: hv.buildType,
-        FEATURES: compact({
-          SCHEDULER: hv.scheduler,
-          RDT: {
-            RDT_ENABLED: yesNo(hv.rdt.rdtEnabled),
-            CDP_ENABLED: yesNo(hv.rdt.cdpEnabled),
-            VCAT_ENABLED: yesNo(hv.rdt.vcatEnabled),
-          },
-          IVSHMEM: {
-            IVSHMEM_REGION: nonEmpty(
-              hv.ivshmemRegions.map((r) => ({
-                NAME: r.name,
-                PROVIDED_BY: r.providedBy,
-                IVSHMEM_SIZE: String(r.sizeMb),
-                IVSHMEM_VMS: { IVSHMEM_VM: r.vms.map((m) => ({ VM_NAME: m.vmName, VBDF: m.vbdf })) },
-              })),
-            ),
-          },
-          SSRAM: { SSRAM_ENABLED: yesNo(hv.ssramEnabled) },
-        }),
-        vuart_connections: {
-          vuart_connection: nonEmpty(
-            hv.vuartConnections.map((c) => ({
-              name: c.name,
-              type: c.type,
-              endpoint: c.endpoints.map((e) =>
-                compact({ vm_name: e.vmName, io_port: e.ioPort, vbdf: e.vbdf }),
-              ),
-            })),
-          ),
-        },
-        DEBUG_OPTIONS: { SERIAL_CONSOLE: hv.serialConsole },
-        CAPACITIES: { MAX_VM_NUM: String(hv.maxVmNum) },
-        HIDDEN_PDEV_REGION: hv.hiddenPdevs.length > 0 ? { HIDDEN_PDEV: hv.hiddenPdevs } : undefined,
-        CACHE_REGION:
-          hv.cacheAllocations.length > 0
-            ? {
-                CACHE_ALLOCATION: hv.cacheAllocations.map((a) => ({
-                  CACHE_ID: toHex(a.cacheId),
-                  CACHE_LEVEL: String(a.cacheLevel),
-                  POLICY: a.policies.map((p) => ({
-                    VM: p.vm,
-                    VCPU: String(p.vcpu),
-                    TYPE: p.type,
-                    CLOS_MASK: p.closMask,
-                  })),
-                })),
-              }
-            : undefined,
-      }),
-      vm: plan.vms.map(vmElement),
-    },
-  };
-  return buildXml(document);
+  return serializeDocument(scenarioDocument(plan));
 }
 
 export type ScenarioExport =
@@ -202,6 +295,138 @@ export function toScenarioXml(plan: PartitionPlan, board: Board): ScenarioExport
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, xml: exportScenarioXml(plan), warnings: violations };
 }
+
+// --- reading ---
+
+/** Which elements the reader below models; `true` means the element and all its content. */
+type Spec = { [name: string]: Spec | true };
+
+const HV_SPEC: Spec = {
+  BUILD_TYPE: true,
+  FEATURES: {
+    SCHEDULER: true,
+    VUART_TIMER_PCPU: true,
+    RDT: { RDT_ENABLED: true, CDP_ENABLED: true, VCAT_ENABLED: true },
+    IVSHMEM: {
+      IVSHMEM_REGION: {
+        NAME: true,
+        PROVIDED_BY: true,
+        IVSHMEM_SIZE: true,
+        IVSHMEM_VMS: { IVSHMEM_VM: { VM_NAME: true, VBDF: true } },
+      },
+    },
+    SSRAM: { SSRAM_ENABLED: true },
+  },
+  vuart_connections: {
+    vuart_connection: { name: true, type: true, endpoint: { vm_name: true, io_port: true, vbdf: true } },
+  },
+  DEBUG_OPTIONS: { SERIAL_CONSOLE: true },
+  CAPACITIES: { MAX_VM_NUM: true },
+  HIDDEN_PDEV_REGION: { HIDDEN_PDEV: true },
+  CACHE_REGION: {
+    CACHE_ALLOCATION: {
+      CACHE_ID: true,
+      CACHE_LEVEL: true,
+      POLICY: { VM: true, VCPU: true, TYPE: true, CLOS_MASK: true },
+    },
+  },
+};
+
+const VM_SPEC: Spec = {
+  load_order: true,
+  vm_type: true,
+  name: true,
+  console_vuart: true,
+  memory: { size: true, hpa_region: { start_hpa: true, size_hpa: true } },
+  own_pcpu: true,
+  cpu_affinity: { pcpu: { pcpu_id: true, real_time_vcpu: true }, pcpu_id: true },
+  lapic_passthrough: true,
+  io_completion_polling: true,
+  nested_virtualization_support: true,
+  virtual_cat_support: true,
+  priority: true,
+  companion_vmid: true,
+  os_config: { kern_type: true, kern_mod: true, ramdisk_mod: true, bootargs: true },
+  mmio_resources: { TPM2: true, p2sb: true },
+  pci_devs: { pci_dev: true },
+  virtio_devices: {
+    gpu: {
+      display_type: true,
+      displays: {
+        display: {
+          monitor_id: true,
+          window_resolutions: true,
+          horizontal_offset: true,
+          vertical_offset: true,
+        },
+      },
+    },
+    console: {
+      use_type: true,
+      backend_type: true,
+      output_file_path: true,
+      sock_file_path: true,
+      tty_device_path: true,
+    },
+    network: { virtio_framework: true, interface_name: true },
+    input: { backend_device_file: true, id: true },
+    block: true,
+    vsock: true,
+  },
+};
+
+// VMs are read (and their kept elements collected) one by one below.
+const ROOT_SPEC: Spec = { hv: HV_SPEC, vm: true };
+
+/**
+ * Collects what the spec does not model, with its parent path and the sibling it follows. The anchor is
+ * the nearest earlier sibling that an export of the modelled plan writes (or that is kept itself), so the
+ * export puts it back right there and a second import finds the same anchor.
+ */
+function collectKept(
+  node: XmlNode,
+  spec: Spec,
+  path: string,
+  exported: XmlNode | undefined,
+  out: KeptXml[],
+): void {
+  let anchor: string | null = null;
+  for (const kid of childNodes(node)) {
+    const name = label(node, kid);
+    const sub = Object.prototype.hasOwnProperty.call(spec, kid.name) ? spec[kid.name] : undefined;
+    if (sub === undefined) {
+      out.push({ path, after: anchor, xml: serializeNode(kid) });
+      anchor = name;
+      continue;
+    }
+    const twin = exported && find(exported, name);
+    if (twin) {
+      anchor = name;
+    }
+    if (sub !== true) collectKept(kid, sub, path === '' ? name : `${path}/${name}`, twin, out);
+  }
+}
+
+export interface KeptElement {
+  /** Where it sits: `/acrn-config/hv/MEMORY`, `/acrn-config/vm[@id=1]/os_type`. */
+  path: string;
+  /** The element as written back. */
+  xml: string;
+}
+
+export type ScenarioImport =
+  | { ok: true; value: PartitionPlan; kept: KeptElement[] }
+  | { ok: false; code: XmlErrorCode | 'SCENARIO_INVALID'; errors: string[] };
+
+export interface ScenarioImportOptions {
+  /** Board name when `<acrn-config>` has no `board` attribute (ACRN's samples have none). */
+  board?: string;
+  /** Scenario name when `<acrn-config>` has no `scenario` attribute; defaults to the scenario kind. */
+  scenario?: string;
+}
+
+/** Board name used when neither the XML nor the caller names one. */
+export const UNKNOWN_BOARD = 'unknown';
 
 function vmInput(vm: XmlElement): Record<string, unknown> {
   const affinity = child(vm, 'cpu_affinity');
@@ -236,10 +461,11 @@ function vmInput(vm: XmlElement): Record<string, unknown> {
     virtualCatSupport: yn(childText(vm, 'virtual_cat_support')),
     priority: childText(vm, 'priority'),
     companionVmid: companion === NO_COMPANION_VMID ? undefined : companion,
+    // memory/size is optional in VMtypes.xsd: pre-launched VMs often give only hpa_region.
     memory:
       memory === undefined || (size === undefined && hpaRegions.length === 0)
         ? undefined
-        : { sizeMb: int(size), hpaRegions },
+        : compact({ sizeMb: size === undefined ? undefined : int(size), hpaRegions }),
     consoleVuart: childText(vm, 'console_vuart'),
     osConfig:
       osConfig === undefined
@@ -297,33 +523,47 @@ function vmInput(vm: XmlElement): Record<string, unknown> {
   });
 }
 
+/** Drops undefined members so optional fields stay absent. */
+function compact(element: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(element).filter(([, v]) => v !== undefined));
+}
+
 function emptyToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
 /**
- * Reads scenario XML into a plan. The scenario kind is derived from the VMs' load orders (ACRN's XML
- * has no kind element); defaults follow config.xsd. Errors name the offending path.
+ * Reads scenario XML into a plan, keeping every element the model does not read (listed in `kept`).
+ * The scenario kind is derived from the VMs' load orders (ACRN's XML has no kind element); defaults
+ * follow config.xsd. Never throws: malformed or hostile XML is an error result with a code.
  */
-export function parseScenarioXml(xml: string): ParseResult<PartitionPlan> {
+export function importScenarioXml(xml: string, options: ScenarioImportOptions = {}): ScenarioImport {
   const parsed = parseXml(xml);
-  if (!parsed.ok) return { ok: false, errors: [parsed.error] };
+  if (!parsed.ok) return { ok: false, code: parsed.code, errors: [parsed.error] };
+  if (parsed.document.name !== 'acrn-config') {
+    return {
+      ok: false,
+      code: 'XML_WRONG_ROOT',
+      errors: [`the root element must be <acrn-config>, not <${parsed.document.name}>`],
+    };
+  }
   const root = child(parsed.root, 'acrn-config');
-  if (root === undefined) return { ok: false, errors: ['the root element must be <acrn-config>'] };
   const hv = child(root, 'hv');
   const features = child(hv, 'FEATURES');
   const rdt = child(features, 'RDT');
   const vms = elements(root, 'vm').map(vmInput);
+  const kind = deriveScenarioKind({
+    vms: vms.map((vm) => ({ loadOrder: vm.loadOrder as VmConfig['loadOrder'] })),
+  });
   const input = {
-    board: attr(root, 'board') ?? '',
-    scenario: attr(root, 'scenario') ?? '',
-    kind: deriveScenarioKind({
-      vms: vms.map((vm) => ({ loadOrder: vm.loadOrder as VmConfig['loadOrder'] })),
-    }),
+    board: attr(root, 'board') || options.board || UNKNOWN_BOARD,
+    scenario: attr(root, 'scenario') || options.scenario || kind,
+    kind,
     hv: compact({
       buildType: childText(hv, 'BUILD_TYPE'),
       serialConsole: childText(child(hv, 'DEBUG_OPTIONS'), 'SERIAL_CONSOLE'),
       scheduler: childText(features, 'SCHEDULER'),
+      vuartTimerPcpu: int(childText(features, 'VUART_TIMER_PCPU')),
       rdt: compact({
         rdtEnabled: yn(childText(rdt, 'RDT_ENABLED')),
         cdpEnabled: yn(childText(rdt, 'CDP_ENABLED')),
@@ -341,17 +581,19 @@ export function parseScenarioXml(xml: string): ParseResult<PartitionPlan> {
           closMask: childText(p, 'CLOS_MASK'),
         })),
       })),
-      vuartConnections: elements(child(hv, 'vuart_connections'), 'vuart_connection').map((c) => ({
-        name: childText(c, 'name') ?? '',
-        type: childText(c, 'type'),
-        endpoints: elements(c, 'endpoint').map((e) =>
-          compact({
-            vmName: childText(e, 'vm_name') ?? '',
-            ioPort: childText(e, 'io_port'),
-            vbdf: childText(e, 'vbdf'),
-          }),
-        ),
-      })),
+      vuartConnections: elements(child(hv, 'vuart_connections'), 'vuart_connection').map((c) =>
+        compact({
+          name: childText(c, 'name') ?? '',
+          type: childText(c, 'type'),
+          endpoints: elements(c, 'endpoint').map((e) =>
+            compact({
+              vmName: childText(e, 'vm_name') ?? '',
+              ioPort: childText(e, 'io_port'),
+              vbdf: childText(e, 'vbdf'),
+            }),
+          ),
+        }),
+      ),
       ivshmemRegions: elements(child(features, 'IVSHMEM'), 'IVSHMEM_REGION').map((r) =>
         compact({
           name: childText(r, 'NAME') ?? '',
@@ -367,5 +609,53 @@ export function parseScenarioXml(xml: string): ParseResult<PartitionPlan> {
     }),
     vms,
   };
-  return parsePartitionPlan(input as unknown as PartitionPlanInput);
+  const plan = parsePartitionPlan(input as unknown as PartitionPlanInput);
+  if (!plan.ok) return { ok: false, code: 'SCENARIO_INVALID', errors: plan.errors };
+
+  // What the model does not read is kept, anchored against what an export of the model writes. The list
+  // is then taken again from the export itself, so it comes in the order an export writes it and a
+  // second import of the export gives the same plan.
+  const value = attachKept(plan.value, scenarioDocument(attachKept(plan.value, parsed.document)));
+  const kept: KeptElement[] = [
+    ...(value.kept ?? []).map((k) => ({ path: keptPath('/acrn-config', k), xml: k.xml })),
+    ...value.vms.flatMap((vm) =>
+      (vm.kept ?? []).map((k) => ({ path: keptPath(`/acrn-config/vm[@id=${vm.id}]`, k), xml: k.xml })),
+    ),
+  ];
+  return { ok: true, value, kept };
+}
+
+/** The plan (without kept elements) with the elements of `document` the model does not read. */
+function attachKept(plan: PartitionPlan, document: XmlNode): PartitionPlan {
+  const exported = modelledDocument(plan);
+  const rootKept: KeptXml[] = [];
+  collectKept(document, ROOT_SPEC, '', exported, rootKept);
+  const exportedVms = childNodes(exported).filter((c) => c.name === 'vm');
+  const vmNodes = childNodes(document).filter((c) => c.name === 'vm');
+  const { kept: _ignored, ...rest } = plan;
+  return {
+    ...rest,
+    ...(rootKept.length > 0 ? { kept: rootKept } : {}),
+    vms: plan.vms.map(({ kept: _none, ...vm }, i) => {
+      const kept: KeptXml[] = [];
+      collectKept(vmNodes[i], VM_SPEC, '', exportedVms[i], kept);
+      return kept.length > 0 ? { ...vm, kept } : vm;
+    }),
+  };
+}
+
+function keptPath(base: string, k: KeptXml): string {
+  const name = /^<([^\s/>]+)/.exec(k.xml)?.[1] ?? '?';
+  return `${base}${k.path === '' ? '' : `/${k.path}`}/${name}`;
+}
+
+/**
+ * Reads scenario XML into a plan (importScenarioXml: the result also lists the kept elements and, on
+ * failure, a code). Errors name the offending path.
+ */
+export function parseScenarioXml(
+  xml: string,
+  options: ScenarioImportOptions = {},
+): ParseResult<PartitionPlan> & ScenarioImport {
+  return importScenarioXml(xml, options);
 }

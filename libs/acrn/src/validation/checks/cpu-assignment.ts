@@ -67,6 +67,19 @@ export const cpuAssignmentChecks: Check = (ctx) => {
     }
   }
 
+  // v3.3: the vUART timer runs on VUART_TIMER_PCPU; a LAPIC-passthrough VM there starves it.
+  const timer = plan.hv.vuartTimerPcpu;
+  const passthrough = plan.vms.filter((vm) => vm.lapicPassthrough && explicitPcpus(vm).includes(timer));
+  if (passthrough.length > 0) {
+    ctx.report('VUART_TIMER_PCPU_ON_LAPIC_PASSTHROUGH_VM', {
+      vms: passthrough.map((vm) => vm.name),
+      pcpus: [timer],
+      message:
+        `pCPU ${timer} hosts the vUART timer (VUART_TIMER_PCPU) but is assigned to LAPIC-passthrough VM ` +
+        `${list(passthrough.map((v) => `"${v.name}"`))}; the console may be laggy. Choose another VUART_TIMER_PCPU.`,
+    });
+  }
+
   if (plan.hv.scheduler === 'SCHED_NOOP') {
     const allPcpus = new Set(plan.vms.flatMap((vm) => explicitPcpus(vm)));
     for (const pcpu of allPcpus) {

@@ -3,8 +3,6 @@ import { list, type Check } from '../context';
 import { groupBy } from './schema';
 
 const MIB = 1024 * 1024;
-/** MemoryInfo/size default in VMtypes.xsd, which the configurator fills in when a VM omits it. */
-const DEFAULT_VM_MEMORY_MB = 1024;
 
 /** Legacy COM base ports of console_vuart, as vuart_config.xsd pairs them. */
 const CONSOLE_PORTS: Partial<Record<ConsoleVuart, number>> = {
@@ -27,10 +25,13 @@ export const vmMemoryChecks: Check = (ctx) => {
   }
 };
 
-/** vm_memory.xsd adds memory/size and every hpa_region/size_hpa. */
+/**
+ * vm_memory.xsd adds the memory/size and hpa_region/size_hpa the scenario gives; like ACRN's validator
+ * (whose default populator does not add the optional memory element) it counts nothing for a VM without.
+ */
 function memoryMb(vm: VmConfig): number {
-  if (!vm.memory) return DEFAULT_VM_MEMORY_MB;
-  return vm.memory.sizeMb + vm.memory.hpaRegions.reduce((sum, r) => sum + r.sizeHpaMb, 0);
+  if (!vm.memory) return 0;
+  return (vm.memory.sizeMb ?? 0) + vm.memory.hpaRegions.reduce((sum, r) => sum + r.sizeHpaMb, 0);
 }
 
 /** checks/vuart_config.xsd. */

@@ -1,4 +1,5 @@
 import { deriveScenarioKind, NO_COMPANION_VMID } from '../../scenario/plan';
+import { vmElementAllowed, vmElementsSet } from '../../scenario/vm-elements';
 import { list, type Check } from '../context';
 
 const VM_NAME = /^[a-zA-Z0-9_-]{1,15}$/;
@@ -24,6 +25,19 @@ export const schemaChecks: Check = (ctx) => {
       ctx.report('SERVICE_VM_TYPE_INVALID', {
         vms: [vm.name],
         message: `The Service VM "${vm.name}" is a ${vm.vmType}; ACRN only allows STANDARD_VM for it.`,
+      });
+    }
+  }
+
+  // config.xsd allows some VM elements on some load orders only; ACRN's validator reports the others.
+  for (const vm of plan.vms) {
+    const wrong = vmElementsSet(vm).filter((element) => !vmElementAllowed(vm.loadOrder, element));
+    if (wrong.length > 0) {
+      ctx.report('VM_ELEMENT_NOT_APPLICABLE', {
+        vms: [vm.name],
+        message:
+          `VM "${vm.name}" (${vm.loadOrder}) sets ${list(wrong.map((w) => `<${w}>`))}, which config.xsd does ` +
+          `not allow on a ${vm.loadOrder}${wrong.includes('cpu_affinity') && vm.loadOrder === 'SERVICE_VM' ? ' (the Service VM gets every pCPU no pre-launched VM uses)' : ''}.`,
       });
     }
   }

@@ -1,6 +1,34 @@
+import { Command } from 'commander';
 import type { Pool } from 'pg';
 import { PG_POOL } from '@hyperfleet/platform';
+import { registerDevicesCommands } from '../../../fleetctl/src/commands/devices';
+import { registerDeviceLabelsCommands } from '../../../fleetctl/src/commands/device-labels';
 import { startFleetApi, type ApiHarness, type Body } from '../../test/api-harness';
+
+/** fleetctl in this process (its commands as main.ts registers them), against the harness's API. */
+async function fleetctl(api: ApiHarness, args: string[]) {
+  const program = new Command().exitOverride();
+  registerDevicesCommands(program);
+  registerDeviceLabelsCommands(program);
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+  const error = jest.spyOn(console, 'error').mockImplementation((line: string) => void err.push(line));
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(
+      [...args, '--api', api.base, ...(api.adminKey ? ['--api-key', api.adminKey] : [])],
+      {
+        from: 'user',
+      },
+    );
+    return { code: process.exitCode ?? 0, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    process.exitCode = undefined;
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
 
 describe('device labels and attributes over HTTP (Nest app, PostgreSQL, projector)', () => {
   let api: ApiHarness;
@@ -165,6 +193,65 @@ describe('device labels and attributes over HTTP (Nest app, PostgreSQL, projecto
     });
     expect(notJson.status).toBe(400);
     expect(notJson.body.code).toBe('MALFORMED_JSON');
+  });
+
+  it('fleetctl devices label and devices attr, with --json and with --if-match', async () => {
+    const label = await fleetctl(api, [
+      'devices',
+      'label',
+      'lbl-2',
+      '--site',
+      'depot-9',
+      '--tag',
+      'b',
+      '--tag',
+      'a',
+    ]);
+    expect(label.code).toBe(0);
+    expect(label.stdout).toMatch(/^lbl-2: site depot-9, tags a, b \(version \d+\)$/);
+
+    const attr = await fleetctl(api, [
+      'devices',
+      'attr',
+      'lbl-2',
+      '--set',
+      'owner=ops=west',
+      '--remove',
+      'gone',
+      '--json',
+    ]);
+    expect(attr.code).toBe(0);
+    const answer = JSON.parse(attr.stdout) as Body;
+    expect(answer).toMatchObject({ deviceId: 'lbl-2', changed: true, attributes: { owner: 'ops=west' } });
+
+    const stale = await fleetctl(api, [
+      'devices',
+      'attr',
+      'lbl-2',
+      '--set',
+      'x=y',
+      '--if-match',
+      String(answer.version - 1),
+    ]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/^fleetctl: PRECONDITION_FAILED: /);
+    const fresh = await fleetctl(api, [
+      'devices',
+      'attr',
+      'lbl-2',
+      '--set',
+      'x=y',
+      '--if-match',
+      String(answer.version),
+    ]);
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout).toContain('  x=y');
+
+    const usage = await fleetctl(api, ['devices', 'attr', 'lbl-2', '--set', 'novalue']);
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toBe('fleetctl: --set takes key=value, not "novalue"');
+    const nothing = await fleetctl(api, ['devices', 'label', 'lbl-2']);
+    expect(nothing.code).toBe(1);
   });
 
   it('records the actor in the metadata of the events', async () => {

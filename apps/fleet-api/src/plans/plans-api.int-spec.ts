@@ -360,7 +360,9 @@ describe('/api/v1/plans and /api/v1/boards (HTTP, PostgreSQL, projector)', () =>
         const bad = await run(['plans', 'validate', '--file', path.join(dir, 'plan.json'), '--board', BOARD]);
         expect(bad.code).toBe(1);
         expect(bad.stdout).toMatch(/^INVALID on board whl-ipc-i5/);
-        expect(bad.stdout).toMatch(/^ {2}error {3}PCPU_NOT_ON_BOARD/m);
+        // One line per violation: severity, rule code, VM, sentence.
+        expect(bad.stdout).toMatch(/^ {2}error {3}[A-Z0-9_]+ \[RT_VM0\]: /m);
+        expect(bad.stdout).toMatch(/^ {2}warning PCPU_NOT_ON_BOARD \[RT_VM0\]: /m);
         expect(bad.stderr.trim().split('\n')).toEqual([
           expect.stringMatching(/^fleetctl: the plan breaks \d+ ACRN rule/),
         ]);

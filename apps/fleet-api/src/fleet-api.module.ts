@@ -5,6 +5,7 @@ import { DomainModule } from '@hyperfleet/domain';
 import { EVENT_STORE, PlatformModule, type RuntimeInfrastructure } from '@hyperfleet/platform';
 import { ReadModelsModule } from '@hyperfleet/read-models';
 import { DeviceIdentityModule } from '../../device-gateway/src/identity';
+import { AuditApiModule } from './audit/audit.controller';
 import { AuthModule } from './auth/auth.module';
 import { CommandsApiModule } from './commands/commands-api.module';
 import { DeviceProvisioningService } from './devices/device-provisioning.service';
@@ -36,6 +37,7 @@ import { TelemetryApiModule } from './telemetry/telemetry-api.module';
     SchedulingApiModule,
     OtaApiModule,
     DeviceLabelsApiModule,
+    AuditApiModule,
     CommandsApiModule,
     PlansApiModule,
   ],

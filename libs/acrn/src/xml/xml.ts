@@ -36,8 +36,14 @@ export interface XmlNode {
 export type XmlDocumentResult =
   { ok: true; root: XmlNode } | { ok: false; code: XmlErrorCode; error: string };
 
-const NAME = /^[A-Za-z_][-A-Za-z0-9_.:]*/;
-const ATTRIBUTE = /^\s+([A-Za-z_][-A-Za-z0-9_.:]*)\s*=\s*("[^"<]*"|'[^'<]*')/;
+// Sticky: matched at lastIndex without copying the rest of the document.
+const NAME = /[A-Za-z_][-A-Za-z0-9_.:]*/y;
+const ATTRIBUTE = /\s+([A-Za-z_][-A-Za-z0-9_.:]*)\s*=\s*("[^"<]*"|'[^'<]*')/y;
+
+function matchAt(re: RegExp, xml: string, at: number): RegExpExecArray | null {
+  re.lastIndex = at;
+  return re.exec(xml);
+}
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 class XmlFailure {
@@ -124,7 +130,7 @@ function parseTree(xml: string): XmlNode {
       }
       throw malformed(i, 'unexpected "<!"');
     } else if (xml.startsWith('</', i)) {
-      const name = NAME.exec(xml.slice(i + 2, i + 2 + 256))?.[0];
+      const name = matchAt(NAME, xml, i + 2)?.[0];
       const end = xml.indexOf('>', i);
       const open = stack.pop();
       if (!name || end < 0 || xml.slice(i + 2 + name.length, end).trim() !== '') {
@@ -136,12 +142,12 @@ function parseTree(xml: string): XmlNode {
       finish(open, texts.pop() ?? []);
       i = end + 1;
     } else {
-      const name = NAME.exec(xml.slice(i + 1, i + 1 + 256))?.[0];
+      const name = matchAt(NAME, xml, i + 1)?.[0];
       if (!name) throw lt === 0 && !root ? notXml() : malformed(i, 'a "<" that starts no tag');
       let j = i + 1 + name.length;
       const attrs: Array<[string, string]> = [];
       for (;;) {
-        const m = ATTRIBUTE.exec(xml.slice(j, j + 64 * 1024));
+        const m = matchAt(ATTRIBUTE, xml, j);
         if (!m) break;
         if (attrs.some(([n]) => n === m[1])) throw malformed(j, `attribute "${m[1]}" repeated`);
         attrs.push([m[1], decode(m[2].slice(1, -1), xml, j)]);

@@ -171,7 +171,8 @@ describe('hostile and malformed XML', () => {
     const plan = { ...samplePlan(), kept: [{ path: 'hv', after: null, xml: '<a><b></a>' }] };
     expect(parsePartitionPlan(plan)).toMatchObject({ ok: false });
     const fine = { ...samplePlan(), kept: [{ path: 'hv', after: 'BUILD_TYPE', xml: '<MISC_CFG/>' }] };
-    expect(exportScenarioXml(partitionPlan(fine))).toMatch(/<BUILD_TYPE>release<\/BUILD_TYPE>\n    <MISC_CFG\/>/);
-  });
+    expect(exportScenarioXml(partitionPlan(fine))).toMatch(
+      /<BUILD_TYPE>release<\/BUILD_TYPE>\n    <MISC_CFG\/>/,
+    );
   });
 });

@@ -18,7 +18,10 @@ describe('fleet-api over HTTP (Nest app, PostgreSQL, embedded aedes with the ide
   const call = async (method: string, url: string, body?: unknown, raw?: string) => {
     const res = await fetch(`${base}${url}`, {
       method,
-      headers: body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {},
+      headers: {
+        ...api.auth,
+        ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
     const text = await res.text();

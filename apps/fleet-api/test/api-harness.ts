@@ -21,6 +21,8 @@ export interface ApiHarness {
   /** `http://127.0.0.1:<port>` */
   readonly base: string;
   readonly db: TestDatabase;
+  /** HF_DATA_DIR of the app (a fresh temporary folder). */
+  readonly dataDir: string;
   readonly broker: EmbeddedMqttBroker | null;
   /** The admin API key the first start wrote to HF_DATA_DIR (null while the API has no auth). */
   readonly adminKey: string | null;
@@ -43,6 +45,8 @@ export interface ApiHarnessOptions {
   readonly projector?: boolean;
   /** Start an embedded aedes broker (default); without it the API runs with no MQTT at all. */
   readonly broker?: boolean;
+  /** More environment for loadConfig (e.g. AUTH_JWT_*, HF_ADMIN_API_KEY). */
+  readonly env?: Record<string, string>;
 }
 
 /** The bootstrap admin key the API writes on its first start (`<HF_DATA_DIR>/admin-api-key`). */
@@ -72,6 +76,7 @@ export async function startFleetApi(name: string, options: ApiHarnessOptions = {
       ...(broker ? { MQTT_URL: broker.url } : {}),
       HF_DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
+      ...options.env,
     });
     const infra: RuntimeInfrastructure = {
       config,
@@ -121,6 +126,7 @@ export async function startFleetApi(name: string, options: ApiHarnessOptions = {
       app,
       base,
       db,
+      dataDir,
       broker,
       adminKey,
       auth,

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
   Injectable,
+  RequestMethod,
   type CanActivate,
   type ExecutionContext,
   type NestMiddleware,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { PATH_METADATA } from '@nestjs/common/constants';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../http/api-error';
@@ -159,6 +160,9 @@ export class AuthGuard implements CanActivate {
 export interface RouteDeclaration {
   readonly controller: string;
   readonly handler: string;
+  /** GET, POST, … */
+  readonly method: string;
+  /** As Nest has it: `/api/v1/devices/:id/credentials\\:rotate`. */
   readonly path: string;
   readonly permission: Permission | null;
   readonly public: boolean;
@@ -200,7 +204,8 @@ export class RouteDeclarations implements OnApplicationBootstrap {
         routes.push({
           controller: metatype.name,
           handler: name,
-          path: `/${[base, ...[path].flat()].join('/')}`.replace(/\/+/g, '/'),
+          method: RequestMethod[(Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod) ?? 0],
+          path: `/${[base, ...[path].flat()].join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1'),
           permission:
             this.reflector.getAllAndOverride<Permission | undefined>(REQUIRED_PERMISSION, targets) ?? null,
           public: this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_ROUTE, targets) === true,

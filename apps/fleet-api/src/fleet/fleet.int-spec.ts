@@ -30,7 +30,7 @@ describe('fleet read API over HTTP (Nest app, PostgreSQL, projector running)', (
   const provision = async (deviceId: string, deviceClass: string, site: string, tags: string[] = []) => {
     const res = await fetch(`${base}/api/v1/devices`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...api.auth, 'content-type': 'application/json' },
       body: JSON.stringify({ deviceId, deviceClass, site, tags }),
     });
     expect(res.status).toBe(201);

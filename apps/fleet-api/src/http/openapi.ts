@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit, type INestApplication } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { withBearerAuth } from '../auth/auth.openapi';
 import { withIdempotencyKeyHeader } from './idempotency.openapi';
 
 export const OPENAPI_PATH = 'docs';
@@ -10,9 +11,10 @@ export function openApiConfig(): Omit<OpenAPIObject, 'paths'> {
     .setTitle('Hyperfleet fleet API')
     .setDescription(
       'Operator API of Hyperfleet. Errors are `{ code, message, details? }`. ' +
-        'No operator authentication yet: expose it only on a trusted network.',
+        'Every route but /health needs `Authorization: Bearer <API key or JWT>` (docs/operator-api.md).',
     )
     .setVersion('1')
+    .addBearerAuth()
     .build();
 }
 
@@ -40,8 +42,12 @@ export class OpenApiDocs implements OnModuleInit {
       getHttpAdapter: () => adapter,
       useStaticAssets: (assets: string, options: unknown) => adapter.useStaticAssets?.(assets, options),
     } as unknown as INestApplication;
-    SwaggerModule.setup(OPENAPI_PATH, app, () =>
-      withIdempotencyKeyHeader(SwaggerModule.createDocument(app, openApiConfig())),
+    SwaggerModule.setup(
+      OPENAPI_PATH,
+      app,
+      () => withBearerAuth(withIdempotencyKeyHeader(SwaggerModule.createDocument(app, openApiConfig()))),
+      // Swagger UI keeps the credential across reloads.
+      { swaggerOptions: { persistAuthorization: true } },
     );
   }
 }

@@ -172,7 +172,7 @@ describe('hostile and malformed XML', () => {
     expect(parsePartitionPlan(plan)).toMatchObject({ ok: false });
     const fine = { ...samplePlan(), kept: [{ path: 'hv', after: 'BUILD_TYPE', xml: '<MISC_CFG/>' }] };
     expect(exportScenarioXml(partitionPlan(fine))).toMatch(
-      /<BUILD_TYPE>release<\/BUILD_TYPE>\n    <MISC_CFG\/>/,
+      /<BUILD_TYPE>release<\/BUILD_TYPE>\n {4}<MISC_CFG\/>/,
     );
   });
 });

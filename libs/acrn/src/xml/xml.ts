@@ -12,7 +12,7 @@ export const MAX_XML_CHARS = 4 * 1024 * 1024;
 /** Deepest element nesting accepted (ACRN's board XMLs nest about 12 deep). */
 export const MAX_XML_DEPTH = 64;
 /** Most elements accepted in one document. */
-export const MAX_XML_ELEMENTS = 200_000;
+export const MAX_XML_ELEMENTS = 100_000;
 
 export const XML_ERROR_CODES = [
   'XML_NOT_TEXT',

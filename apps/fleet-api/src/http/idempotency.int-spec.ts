@@ -151,6 +151,33 @@ describe('Idempotency-Key on POST (Nest app, PostgreSQL)', () => {
     expect(rowCount).toBe(0);
   });
 
+  it('keeps the keys of two credentials apart', async () => {
+    const created = await api.request('POST', '/api/v1/api-keys', {
+      name: 'idem-operator',
+      role: 'operator',
+    });
+    expect(created.status).toBe(201);
+    const operator = { authorization: `Bearer ${created.body.key as string}` };
+    // The admin's key k-201 provisioned idem-1; the same key from another credential is a new request.
+    const other = await api.request('POST', '/api/v1/devices', device('idem-10'), {
+      ...operator,
+      'idempotency-key': 'k-201',
+    });
+    expect(other.status).toBe(201);
+    expect(other.headers.get('idempotent-replayed')).toBeNull();
+    const again = await api.request('POST', '/api/v1/devices', device('idem-10'), {
+      ...operator,
+      'idempotency-key': 'k-201',
+    });
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const { rows } = await pool.query<{ credential_id: string }>(
+      `SELECT DISTINCT credential_id FROM hf.idempotency_keys WHERE key = 'k-201'`,
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows.map((r) => r.credential_id)).not.toContain('anonymous');
+  });
+
   it.each([
     ['an empty key', ''],
     ['a key of 256 characters', 'k'.repeat(256)],

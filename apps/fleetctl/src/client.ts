@@ -98,7 +98,19 @@ export async function callApi<T>(
   if (!res.ok) {
     const p = json as { code?: string; message?: string } | undefined;
     const what = p?.code ? `${p.code}: ${p.message ?? ''}` : `HTTP ${res.status} ${text.slice(0, 200)}`;
-    throw new ApiCallError(what.trim(), res.status, json);
+    throw new ApiCallError(`${what.trim()}${credentialHint(res.status, key)}`, res.status, json);
   }
   return (options.text ? text : json) as T;
+}
+
+/** What to do about a 401/403, appended to the API's sentence. */
+export function credentialHint(status: number, key: string | undefined): string {
+  if (status === 401) {
+    return key
+      ? ' (check --api-key / HF_API_KEY: the key may be mistyped, expired or revoked)'
+      : ' (pass --api-key or set HF_API_KEY; on the first start the API writes an admin key to <HF_DATA_DIR>/admin-api-key)';
+  }
+  if (status === 403)
+    return " (the credential's role or scope does not allow this; use a key with a role that does)";
+  return '';
 }

@@ -13,6 +13,7 @@ import { registerServiceVmCommands } from './commands/service-vm';
 import { registerDeviceCommandsCommands } from './commands/device-commands';
 import { registerPlansCommands } from './commands/plans';
 import { registerBoardsCommands } from './commands/boards';
+import { registerKeysCommands } from './commands/keys';
 
 const program = new Command()
   .name('fleetctl')
@@ -42,6 +43,7 @@ registerServiceVmCommands(program);
 registerDeviceCommandsCommands(program);
 registerPlansCommands(program);
 registerBoardsCommands(program);
+registerKeysCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -10,6 +10,7 @@ import {
 } from '@hyperfleet/read-models';
 import { GATEWAY_MIGRATION_SET } from '../../../device-gateway/src/sessions/migrations';
 import { IDENTITY_MIGRATION_SET } from '../../../device-gateway/src/identity';
+import { OPERATOR_AUTH_MIGRATION_SET } from '../../../fleet-api/src/auth/operator-auth.migrations';
 
 /** Every schema Hyperfleet owns, in dependency order; each set is safe to run twice. */
 export async function runAllMigrations(
@@ -23,6 +24,7 @@ export async function runAllMigrations(
     GATEWAY_MIGRATION_SET,
     IDENTITY_MIGRATION_SET,
     DEVICE_COMMANDS_MIGRATION_SET,
+    OPERATOR_AUTH_MIGRATION_SET,
   ]) {
     const report = await runMigrations(pool, set);
     for (const m of report.applied) say(`applied ${set.name} #${m.version} ${m.name}`);

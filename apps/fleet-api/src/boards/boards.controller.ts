@@ -1,13 +1,12 @@
 import { Body, Controller, Get, Param, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { commandActor, Requires, type Actor } from '../auth/auth.types';
+import { commandActor, CurrentActor, Requires, type Actor } from '../auth/auth.types';
 import { openApiSchema } from '../devices/devices.schemas';
 import { ApiError } from '../http/api-error';
 import { expectedVersionFrom, setEtag } from '../http/preconditions';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
 import { importBoardXml, MAX_XML_BYTES, sha256Hex, withRootAttributes, xmlBodyText } from '../plans/acrn-xml';
-import { PlanActor } from '../plans/request-actor';
 import { problem, queryParams } from '../scheduling/scheduling.controller';
 import { pageOf, type Page } from '../scheduling/pagination';
 import { BoardStore, boardNotFound, closCapacityOf, type StoredBoard } from './board.store';
@@ -85,15 +84,15 @@ export class BoardsController {
     description: 'Replaced, or unchanged',
     schema: openApiSchema(boardImportResponseSchema),
   })
-  @problem(400, 'MALFORMED_XML (or libs/acrn\u2019s code for unreadable XML), EMPTY_BODY, INVALID_IF_MATCH')
+  @problem(400, 'XML_MALFORMED, XML_DTD_FORBIDDEN, XML_TOO_DEEP\u2026 (libs/acrn\u2019s code for XML it refuses), EMPTY_BODY, INVALID_IF_MATCH')
   @problem(412, 'PRECONDITION_FAILED: If-Match names another revision')
   @problem(413, 'PAYLOAD_TOO_LARGE')
   @problem(415, 'UNSUPPORTED_MEDIA_TYPE: not an XML body')
-  @problem(422, 'INVALID_BOARD_XML, NOT_ACRN_CONFIG, BOARD_NAME_MISMATCH')
+  @problem(422, 'BOARD_INVALID, XML_WRONG_ROOT, BOARD_NAME_MISMATCH')
   async put(
     @Param('boardName', namePipe) boardName: string,
     @Body() body: unknown,
-    @PlanActor() actor: Actor,
+    @CurrentActor() actor: Actor,
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {

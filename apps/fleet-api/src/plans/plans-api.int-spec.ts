@@ -102,9 +102,20 @@ describe('/api/v1/plans and /api/v1/boards (HTTP, PostgreSQL, projector)', () =>
         '<acrn-config board="b1"><processors>',
         XML,
       );
-      expect(malformed.status).toBe(400);
-      expect(malformed.body).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+      expect(malformed).toMatchObject({
+        status: 400,
+        body: { code: 'XML_MALFORMED', message: expect.any(String) },
+      });
       expect(malformed.body.details.errors.length).toBeGreaterThan(0);
+      const dtd = '<!DOCTYPE acrn-config [<!ENTITY x SYSTEM "file:///etc/passwd">]><acrn-config board="b1"/>';
+      expect(await h.request('PUT', '/api/v1/boards/b1', dtd, XML)).toMatchObject({
+        status: 400,
+        body: { code: 'XML_DTD_FORBIDDEN' },
+      });
+      expect(await h.request('PUT', '/api/v1/boards/b1', '<board/>', XML)).toMatchObject({
+        status: 422,
+        body: { code: 'XML_WRONG_ROOT' },
+      });
 
       expect(await h.request('PUT', '/api/v1/boards/b1', { board: 'x' })).toMatchObject({
         status: 415,
@@ -219,9 +230,16 @@ describe('/api/v1/plans and /api/v1/boards (HTTP, PostgreSQL, projector)', () =>
         body: { code: 'VALIDATION_FAILED' },
       });
       const malformed = await post('/api/v1/plans?planId=m&deviceClass=vehicle', '<acrn-config><vm>', XML);
-      expect(malformed.status).toBe(400);
-      expect(malformed.body.code).toEqual(expect.any(String));
-      expect((await post('/api/v1/plans?planId=m&deviceClass=vehicle', '<other/>', XML)).status).toBe(422);
+      expect(malformed).toMatchObject({ status: 400, body: { code: 'XML_MALFORMED' } });
+      expect(await post('/api/v1/plans?planId=m&deviceClass=vehicle', '<other/>', XML)).toMatchObject({
+        status: 422,
+        body: { code: 'XML_WRONG_ROOT' },
+      });
+      const noVms = `<acrn-config board="${BOARD}" scenario="s"><hv/></acrn-config>`;
+      expect(await post('/api/v1/plans?planId=m&deviceClass=vehicle', noVms, XML)).toMatchObject({
+        status: 422,
+        body: { code: 'SCENARIO_INVALID' },
+      });
       expect(
         await post('/api/v1/plans?format=scenario-xml&planId=m&deviceClass=vehicle', { a: 1 }),
       ).toMatchObject({
@@ -388,6 +406,37 @@ describe('/api/v1/plans and /api/v1/boards (HTTP, PostgreSQL, projector)', () =>
     });
   });
 
+  it('every plan and board route is in the OpenAPI document; the actor is in the metadata of the plan’s events', async () => {
+    const doc = await h.get('/docs-json');
+    expect(doc.status).toBe(200);
+    const paths = Object.keys(doc.body.paths as Body).filter((p) => /\/api\/v1\/(plans|boards)/.test(p));
+    expect(paths.sort()).toEqual(
+      [
+        '/api/v1/boards',
+        '/api/v1/boards/{boardName}',
+        '/api/v1/plans',
+        '/api/v1/plans/{id}',
+        '/api/v1/plans/{id}/revisions',
+        '/api/v1/plans/{id}/revisions/{n}',
+        '/api/v1/plans/{id}/revisions/{n}/scenario.xml',
+        '/api/v1/plans/{id}:assign',
+        '/api/v1/plans:validate',
+      ].sort(),
+    );
+    const { rows } = await h.app
+      .get<Pool>(PG_POOL)
+      .query<{ metadata: Body }>(
+        `SELECT metadata FROM hf.events WHERE stream_id = 'partition-plan-whl-part'`,
+      );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) {
+      expect(r.metadata.actor).toMatchObject({
+        subject: expect.any(String),
+        credentialId: expect.any(String),
+      });
+    }
+  });
+
   describe('assignment', () => {
     let board: Board;
 
@@ -492,6 +541,57 @@ describe('/api/v1/plans and /api/v1/boards (HTTP, PostgreSQL, projector)', () =>
         expect(view).toMatchObject({ status: 200, body: { assigned: { planId: 'whl-part', revision: 1 } } });
       }
       expect((await h.get('/api/v1/scheduling/devices/ipc-far')).body.assigned).toBeNull();
+    });
+
+    it('roles and scope: a viewer reads and validates but cannot write; a scoped key does not see other sites', async () => {
+      const key = async (name: string, role: string, scope?: Body) => {
+        const res = await post('/api/v1/api-keys', { name, role, ...(scope ? { scope } : {}) });
+        expect(res.status).toBe(201);
+        return { authorization: `Bearer ${res.body.key as string}` };
+      };
+      const viewer = await key('plans-viewer', 'viewer');
+      expect((await h.request('GET', '/api/v1/plans', undefined, viewer)).status).toBe(200);
+      expect((await h.request('GET', `/api/v1/boards/${BOARD}`, undefined, viewer)).status).toBe(200);
+      expect(
+        (await h.request('POST', '/api/v1/plans:validate', { plan: samplePlan(), board: BOARD }, viewer))
+          .status,
+      ).toBe(200);
+      for (const [method, url, body] of [
+        ['POST', '/api/v1/plans', { planId: 'v', deviceClass: 'vehicle', plan: samplePlan() }],
+        ['POST', '/api/v1/plans/whl-part/revisions', { plan: samplePlan() }],
+        ['POST', '/api/v1/plans/whl-part:assign', { deviceId: 'ipc-1' }],
+      ] as const) {
+        expect(await h.request(method, url, body, viewer)).toMatchObject({
+          status: 403,
+          body: { code: 'PERMISSION_DENIED' },
+        });
+      }
+      expect(
+        await h.request('PUT', `/api/v1/boards/${BOARD}`, boardXml, { ...viewer, ...XML }),
+      ).toMatchObject({ status: 403 });
+      expect(
+        await h.request('GET', '/api/v1/plans', undefined, { authorization: 'Bearer nope' }),
+      ).toMatchObject({
+        status: 401,
+      });
+
+      const plant1 = await key('plant-1-operator', 'operator', { sites: ['plant-1'] });
+      expect(
+        await h.request('POST', '/api/v1/plans/whl-part:assign', { deviceId: 'ipc-far' }, plant1),
+      ).toMatchObject({
+        status: 404,
+        body: { code: 'DEVICE_NOT_FOUND' },
+      });
+      const scoped = await h.request(
+        'POST',
+        '/api/v1/plans/whl-part:assign',
+        { filter: { class: 'industrial-pc' } },
+        plant1,
+      );
+      expect(scoped.status).toBe(200);
+      // ipc-far (plant-9) matches the filter but is outside the key's scope.
+      expect(scoped.body).toMatchObject({ matched: 3, assigned: 3, rejected: [] });
+      expect((scoped.body.devices as Body[]).map((d) => d.deviceId)).toEqual(['ipc-1', 'ipc-2', 'ipc-3']);
     });
   });
 });

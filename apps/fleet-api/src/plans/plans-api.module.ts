@@ -1,5 +1,4 @@
 import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { DeviceScope } from '../auth/device-scope';
 import { BoardStore } from '../boards/board.store';
 import { BoardsController } from '../boards/boards.controller';
 import { DeviceFilterResolver } from '../fleet/device-filter';
@@ -9,12 +8,13 @@ import { xmlBodyParser } from './xml-body';
 
 /**
  * /api/v1/plans and /api/v1/boards: partition plans (create, revise, read, validate, scenario XML import
- * and export, assignment) and imported ACRN boards. Needs the command side (CqrsModule + DomainModule)
- * and PlatformModule in the application, as FleetApiModule does.
+ * and export, assignment) and imported ACRN boards. Needs the command side (CqrsModule + DomainModule),
+ * PlatformModule and AuthModule (DeviceScope, the guard that sets the actor) in the application, as
+ * FleetApiModule does.
  */
 @Module({
   controllers: [PlansController, BoardsController],
-  providers: [PlansService, BoardStore, DeviceFilterResolver, DeviceScope],
+  providers: [PlansService, BoardStore, DeviceFilterResolver],
 })
 export class PlansApiModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Requires, type Actor } from '../auth/auth.types';
+import { CurrentActor, Requires, type Actor } from '../auth/auth.types';
 import { openApiSchema } from '../devices/devices.schemas';
 import { ApiError } from '../http/api-error';
 import { expectedVersionFrom, setEtag } from '../http/preconditions';
@@ -55,7 +55,6 @@ import {
   type ValidateResponse,
 } from './plans.schemas';
 import { planResponse, PlansService } from './plans.service';
-import { PlanActor } from './request-actor';
 
 const planIdParam = ApiParam({ name: 'id', description: 'Plan id', schema: openApiSchema(planIdSchema) });
 const revisionParam = ApiParam({ name: 'n', description: 'Revision', schema: openApiSchema(revisionSchema) });
@@ -68,7 +67,7 @@ const xmlBody = ApiBody({
 const xmlProblems = [
   problem(
     400,
-    'VALIDATION_FAILED, MALFORMED_JSON, MALFORMED_XML (or libs/acrn\u2019s code for unreadable XML), EMPTY_BODY',
+    'VALIDATION_FAILED, MALFORMED_JSON, XML_MALFORMED, XML_DTD_FORBIDDEN, XML_TOO_DEEP\u2026 (libs/acrn\u2019s code for XML it refuses), EMPTY_BODY',
   ),
   problem(413, 'PAYLOAD_TOO_LARGE: the XML is larger than the limit'),
   problem(415, 'UNSUPPORTED_MEDIA_TYPE: format=scenario-xml without an XML body'),
@@ -131,11 +130,14 @@ export class PlansController {
   @ApiResponse({ status: 201, description: 'Created', schema: openApiSchema(planWriteResponseSchema) })
   @applyAll(xmlProblems)
   @problem(409, 'PARTITION_PLAN_ALREADY_EXISTS')
-  @problem(422, 'INVALID_PARTITION_PLAN, INVALID_SCENARIO_XML, PLAN_DOES_NOT_FIT_BOARD, INVALID_COMMAND')
+  @problem(
+    422,
+    'INVALID_PARTITION_PLAN, SCENARIO_INVALID, XML_WRONG_ROOT, PLAN_DOES_NOT_FIT_BOARD, INVALID_COMMAND',
+  )
   async create(
     @Body() body: unknown,
     @Query(new ZodValidationPipe(createPlanQuerySchema, 'query')) query: CreatePlanQuery,
-    @PlanActor() actor: Actor,
+    @CurrentActor() actor: Actor,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PlanWriteResponse> {
@@ -197,7 +199,7 @@ export class PlansController {
   @ApiResponse({ status: 200, description: 'The violations', schema: openApiSchema(validateResponseSchema) })
   @applyAll(xmlProblems)
   @problem(404, 'BOARD_NOT_FOUND: the named board was not imported')
-  @problem(422, 'INVALID_PARTITION_PLAN, INVALID_SCENARIO_XML, BOARD_NOT_IMPORTED')
+  @problem(422, 'INVALID_PARTITION_PLAN, SCENARIO_INVALID, XML_WRONG_ROOT, BOARD_NOT_IMPORTED')
   async validate(
     @Body() body: unknown,
     @Query(new ZodValidationPipe(validatePlanQuerySchema, 'query')) query: ValidatePlanQuery,
@@ -304,12 +306,12 @@ export class PlansController {
   @problem(404, 'PARTITION_PLAN_NOT_FOUND')
   @problem(409, 'PLAN_REVISION_CONFLICT')
   @problem(412, 'PRECONDITION_FAILED: If-Match is not the plan\u2019s version')
-  @problem(422, 'INVALID_PARTITION_PLAN, INVALID_SCENARIO_XML, PLAN_DOES_NOT_FIT_BOARD')
+  @problem(422, 'INVALID_PARTITION_PLAN, SCENARIO_INVALID, XML_WRONG_ROOT, PLAN_DOES_NOT_FIT_BOARD')
   async revise(
     @Param('id', idPipe) id: string,
     @Body() body: unknown,
     @Query(new ZodValidationPipe(revisePlanQuerySchema, 'query')) query: RevisePlanQuery,
-    @PlanActor() actor: Actor,
+    @CurrentActor() actor: Actor,
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
@@ -365,7 +367,7 @@ export class PlansController {
   async assign(
     @Param('id', idPipe) id: string,
     @Body(new ZodValidationPipe(assignPlanBodySchema, 'body')) body: AssignPlanBody,
-    @PlanActor() actor: Actor,
+    @CurrentActor() actor: Actor,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<SingleAssignment | BulkAssignment> {

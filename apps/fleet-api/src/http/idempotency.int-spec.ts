@@ -151,6 +151,24 @@ describe('Idempotency-Key on POST (Nest app, PostgreSQL)', () => {
     expect(rowCount).toBe(0);
   });
 
+  it('runs concurrent retries once: the others wait their turn (409) or get the replay', async () => {
+    const body = device('idem-race');
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => rawPost(api, '/api/v1/devices', body, { 'idempotency-key': 'k-race' })),
+    );
+    const fresh = answers.filter((a) => a.status === 201 && a.headers.get('idempotent-replayed') === null);
+    expect(fresh).toHaveLength(1);
+    for (const a of answers) {
+      if (a === fresh[0]) continue;
+      if (a.status === 409) expect(JSON.parse(a.text).code).toBe('IDEMPOTENCY_KEY_IN_PROGRESS');
+      else expect({ status: a.status, text: a.text }).toEqual({ status: 201, text: fresh[0]!.text });
+    }
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM hf.events WHERE stream_id = $1`, [
+      'hypervisor-idem-race',
+    ]);
+    expect(rows[0].n).toBe(1);
+  });
+
   it('keeps the keys of two credentials apart', async () => {
     const created = await api.request('POST', '/api/v1/api-keys', {
       name: 'idem-operator',

@@ -50,6 +50,9 @@ interface CliOptions {
   vmChurnProb: number;
   reconnectProb: number;
   updateFailProb: number;
+  commandFailureRate: number;
+  commandSilenceRate: number;
+  shutdownOff: number;
   latencyRegressProb: number;
   latencyRegressFactor: number;
   connectRate: number;
@@ -120,6 +123,23 @@ const program = new Command()
     d.reconnectProb,
   )
   .option('--update-fail-prob <p>', 'per update: it fails', prob('--update-fail-prob'), d.updateFailProb)
+  .option(
+    '--command-failure-rate <p>',
+    'per command: accepted, then failed with an agent error code',
+    prob('--command-failure-rate'),
+    d.commandFailureRate,
+  )
+  .option(
+    '--command-silence-rate <p>',
+    'per command: never answered (the backend times it out)',
+    prob('--command-silence-rate'),
+    d.commandSilenceRate,
+  )
+  .addOption(
+    new Option('--shutdown-off <duration>', 'how long a shutdown command keeps a device off (0: stays off)')
+      .argParser(duration)
+      .default(d.shutdownOffMs, secs(d.shutdownOffMs)),
+  )
   .option(
     '--latency-regress-prob <p>',
     'per activated update: RT latency regresses',
@@ -233,6 +253,9 @@ async function run(cli: CliOptions): Promise<void> {
     vmChurnProb: cli.vmChurnProb,
     reconnectProb: cli.reconnectProb,
     updateFailProb: cli.updateFailProb,
+    commandFailureRate: cli.commandFailureRate,
+    commandSilenceRate: cli.commandSilenceRate,
+    shutdownOffMs: cli.shutdownOff,
     latencyRegressProb: cli.latencyRegressProb,
     latencyRegressFactor: cli.latencyRegressFactor,
     connectRate: cli.connectRate,

@@ -48,6 +48,12 @@ export interface FleetOptions {
   updateStageMs: number;
   /** How long acrnctl takes for a start, stop or reset. */
   commandDelayMs: number;
+  /** Per command: the agent accepts it, then answers failed with an agent error code (ACRNCTL_FAILED, …). */
+  commandFailureRate: number;
+  /** Per command: the agent never answers (the backend times it out). */
+  commandSilenceRate: number;
+  /** How long a device stays powered off after a shutdown command; 0: it stays off. */
+  shutdownOffMs: number;
   /** From DISCONNECT to the next CONNECT when the platform reboots. */
   rebootDelayMs: number;
   /** First delay before reconnecting after a lost connection (doubles on failures, up to a minute). */
@@ -84,6 +90,9 @@ export const DEFAULT_FLEET_OPTIONS: FleetOptions = {
   maxRetries: 5,
   updateStageMs: 2_000,
   commandDelayMs: 500,
+  commandFailureRate: 0,
+  commandSilenceRate: 0,
+  shutdownOffMs: 30_000,
   rebootDelayMs: 5_000,
   reconnectDelayMs: 2_000,
   faultRestartMs: 20_000,
@@ -134,6 +143,7 @@ export function fleetOptionProblems(o: FleetOptions): string[] {
     'connectRate',
     'updateStageMs',
     'commandDelayMs',
+    'shutdownOffMs',
     'rebootDelayMs',
     'reconnectDelayMs',
     'faultRestartMs',
@@ -147,6 +157,8 @@ export function fleetOptionProblems(o: FleetOptions): string[] {
     'reconnectProb',
     'updateFailProb',
     'latencyRegressProb',
+    'commandFailureRate',
+    'commandSilenceRate',
   ] as const)
     probability(n);
   if (!Number.isInteger(o.telemetryBatch) || o.telemetryBatch < 1 || o.telemetryBatch > 500) {
@@ -160,6 +172,9 @@ export function fleetOptionProblems(o: FleetOptions): string[] {
     problems.push('keepaliveSec must be 0–65535');
   }
   if (!(o.replyTimeoutMs > 0)) problems.push('replyTimeoutMs must be > 0');
+  if (o.commandFailureRate + o.commandSilenceRate > 1) {
+    problems.push('commandFailureRate + commandSilenceRate must be ≤ 1');
+  }
   return problems;
 }
 

@@ -25,6 +25,7 @@ import {
 } from '@hyperfleet/contracts';
 import type { ConnectLimiter } from './connect-limiter';
 import type { DeviceSpec, SimVmSpec } from './device-spec';
+import { deleteVmRefusal, drawCommandFate, simulatedFailure } from './commands';
 import { latencySample, latencyWindow } from './latency';
 import type { FleetOptions } from './options';
 import { mixSeed, nextEventDelayMs, Rng } from './prng';
@@ -1448,11 +1449,25 @@ export class SimDevice {
       return;
     }
     const args = message.args;
+    const fate = drawCommandFate(this.rng, this.options);
+    if (fate === 'silent') return; // lost in the agent: the backend times it out
+    if (fate === 'fail') {
+      void this.failAfterAccepting(command, commandId, args);
+      return;
+    }
     switch (command) {
       case 'start-vm':
       case 'stop-vm':
       case 'restart-vm':
         void this.vmCommand(command, commandId, String(args['vmName']), Boolean(args['force']));
+        return;
+      case 'delete-vm':
+        void this.deleteVm(commandId, String(args['vmName']));
+        return;
+      case 'shutdown':
+        void this.ack(commandId, 'shutdown', 'accepted');
+        this.ack(commandId, 'shutdown', 'done', undefined, { afterBoot: true });
+        void this.powerOff();
         return;
       case 'apply-plan':
         void this.applyPlan(commandId, args as never);
@@ -1465,6 +1480,53 @@ export class SimDevice {
       default:
         void this.ack(commandId, command, 'failed', errorInfo('UNSUPPORTED_COMMAND'));
     }
+  }
+
+  /** commandFailureRate: accepted, then failed the way a real agent reports it. */
+  private async failAfterAccepting(
+    command: CommandName,
+    commandId: string,
+    args: Record<string, unknown>,
+  ): Promise<void> {
+    void this.ack(commandId, command, 'accepted');
+    await sleep(this.options.commandDelayMs);
+    void this.ack(commandId, command, 'failed', simulatedFailure(command, args));
+  }
+
+  /** `acrnctl del`: the VM's configuration is gone; the next birth no longer lists it. */
+  private async deleteVm(commandId: string, vmName: string): Promise<void> {
+    const vm = this.vms.get(vmName);
+    const refusal = deleteVmRefusal(vm, vmName);
+    if (refusal || !vm) {
+      await this.ack(commandId, 'delete-vm', 'failed', refusal ?? errorInfo('VM_NOT_FOUND'));
+      return;
+    }
+    // Busy for good: churn and faults scheduled for it leave it alone.
+    vm.busy = true;
+    void this.ack(commandId, 'delete-vm', 'accepted');
+    await sleep(this.options.commandDelayMs);
+    this.vms.delete(vmName);
+    void this.ack(commandId, 'delete-vm', 'done');
+  }
+
+  /**
+   * Platform power-off (shutdown command): goodbye like a reboot, off for shutdownOffMs (0: stays
+   * off), then a power-on: a new boot id and epoch, and the shutdown's done after that birth.
+   */
+  async powerOff(): Promise<void> {
+    if (this.phaseValue === 'rebooting' || this.phaseValue === 'stopping' || this.phaseValue === 'stopped')
+      return;
+    this.stopBehaviours();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    await this.goodbye(this.options.drainTimeoutMs, 'reboot');
+    if (this.suppressReconnect) return;
+    this.phaseValue = 'offline';
+    if (this.options.shutdownOffMs === 0) return;
+    await sleep(this.options.shutdownOffMs);
+    if (this.suppressReconnect || this.phaseValue !== 'offline') return;
+    this.boot();
+    await this.connectNow();
   }
 
   private async vmCommand(

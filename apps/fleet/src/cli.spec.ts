@@ -71,6 +71,23 @@ describe('the all-in-one command line', () => {
     });
   });
 
+  it("passes the simulated agent's command failure and silence rates through", () => {
+    const cli = parseFleetCommandLine([
+      '--simulate',
+      '5',
+      '--command-failure-rate',
+      '0.1',
+      '--command-silence-rate=0.05',
+    ]);
+    expect(cli).toMatchObject({
+      simulate: { fleet: { commandFailureRate: 0.1, commandSilenceRate: 0.05 } },
+    });
+    expect(problemsOf(['--command-failure-rate', '0.1'])[0]).toContain('--command-failure-rate only applies');
+    expect(
+      problemsOf(['--simulate', '5', '--command-failure-rate', '0.7', '--command-silence-rate', '0.5'])[0],
+    ).toContain('commandFailureRate + commandSilenceRate must be ≤ 1');
+  });
+
   it('refuses values that are not numbers, each with the option and an example', () => {
     expect(problemsOf(['--simulate', 'fifty'])[0]).toContain(
       '--simulate takes a whole number ≥ 1, e.g. --simulate 50',

@@ -84,6 +84,8 @@ const SIMULATION_FLAGS: Record<string, string> = {
   tripleFaultProb: '--triple-fault-prob',
   vmChurnProb: '--vm-churn-prob',
   updateFailProb: '--update-fail-prob',
+  commandFailureRate: '--command-failure-rate',
+  commandSilenceRate: '--command-silence-rate',
   progress: '--no-progress',
   summaryInterval: '--summary-interval',
 };
@@ -100,6 +102,8 @@ interface Parsed {
   tripleFaultProb: number;
   vmChurnProb: number;
   updateFailProb: number;
+  commandFailureRate: number;
+  commandSilenceRate: number;
   progress: boolean;
   summaryInterval: number;
 }
@@ -169,6 +173,18 @@ function program(): Command {
       probability('--update-fail-prob'),
       d.updateFailProb,
     )
+    .option(
+      '--command-failure-rate <p>',
+      'per command: the simulated agent accepts it, then answers failed',
+      probability('--command-failure-rate'),
+      d.commandFailureRate,
+    )
+    .option(
+      '--command-silence-rate <p>',
+      'per command: the simulated agent never answers',
+      probability('--command-silence-rate'),
+      d.commandSilenceRate,
+    )
     .option('--no-progress', 'no live progress line of the simulator')
     .addOption(
       new Option('--summary-interval <duration>', 'a one-line backend summary this often (0: off)')
@@ -223,6 +239,8 @@ export function parseFleetCommandLine(args: readonly string[]): FleetCommandLine
       tripleFaultProb: o.tripleFaultProb,
       vmChurnProb: o.vmChurnProb,
       updateFailProb: o.updateFailProb,
+      commandFailureRate: o.commandFailureRate,
+      commandSilenceRate: o.commandSilenceRate,
     });
   } catch (err) {
     throw new CommandLineError([(err as Error).message]);

@@ -1,7 +1,9 @@
-import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Res, SetMetadata } from '@nestjs/common';
 import type { Response } from 'express';
 import { HealthService, type HealthReport } from './health.service';
 
+// Needs no credential: the operator API's auth guard reads this key (its `@Public()`, which a lib cannot import).
+@SetMetadata('hf:public-route', true)
 @Controller('health')
 export class HealthController {
   constructor(private readonly health: HealthService) {}

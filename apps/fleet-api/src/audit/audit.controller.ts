@@ -3,8 +3,9 @@ import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import { runMigrations } from '@hyperfleet/event-store';
 import { PG_POOL, RUNTIME, type RuntimeInfrastructure } from '@hyperfleet/platform';
-import { Requires } from '../auth/auth.types';
+import { CurrentActor, Requires, UNSCOPED, type Actor, type CredentialScope } from '../auth/auth.types';
 import { openApiSchema, problemSchema } from '../devices/devices.schemas';
+import { scopeCondition } from '../fleet/device-filter';
 import { QueryValidationPipe } from '../fleet/query-validation.pipe';
 import { AUDIT_MIGRATION_SET } from './audit.migrations';
 import {
@@ -61,9 +62,20 @@ export class AuditQueries implements OnModuleInit {
     if (this.infra.config.migrateOnStart) await runMigrations(this.pool, AUDIT_MIGRATION_SET);
   }
 
-  async list(q: AuditQuery): Promise<AuditPage> {
+  /**
+   * A page of entries, newest first. For a credential scoped to sites or device classes, entries of
+   * devices outside the scope are left out (there, those devices do not exist); entries of no device
+   * (API keys, plans, boards) stay.
+   */
+  async list(q: AuditQuery, scope: CredentialScope = UNSCOPED): Promise<AuditPage> {
     const params: unknown[] = [];
     const where = [`e.metadata ? 'actor'`];
+    if (scope.sites || scope.deviceClasses) {
+      where.push(
+        `((e.metadata->>'deviceId') IS NULL OR EXISTS (SELECT 1 FROM rm.inventory_devices d
+           WHERE d.device_id = (e.metadata->>'deviceId') AND ${scopeCondition(scope, params)}))`,
+      );
+    }
     const add = (sql: (p: string) => string, value: unknown) => {
       params.push(value);
       where.push(sql(`$${params.length}`));
@@ -167,8 +179,11 @@ export class AuditController {
     description: 'VALIDATION_FAILED or INVALID_CURSOR',
     schema: openApiSchema(problemSchema),
   })
-  list(@Query(new QueryValidationPipe(auditQuerySchema)) query: AuditQuery): Promise<AuditPage> {
-    return this.audit.list(query);
+  list(
+    @Query(new QueryValidationPipe(auditQuerySchema)) query: AuditQuery,
+    @CurrentActor() actor: Actor,
+  ): Promise<AuditPage> {
+    return this.audit.list(query, actor.scope);
   }
 }
 

@@ -40,7 +40,7 @@ describe('GET /api/v1/audit (Nest app, PostgreSQL event store)', () => {
   };
 
   beforeAll(async () => {
-    api = await startFleetApi('fleet_api_audit', { broker: false });
+    api = await startFleetApi('fleet_api_audit', { broker: false, projector: true });
     pool = api.app.get<Pool>(PG_POOL);
     startedAt = new Date(Date.now() - 1000).toISOString();
     const ok = (res: { status: number; body: Body }, status: number) => {
@@ -195,6 +195,35 @@ describe('GET /api/v1/audit (Nest app, PostgreSQL event store)', () => {
     // The key's creation is audited too, under the admin who made it.
     const keyEvents = await audit('action=ApiKeyCreated');
     expect(keyEvents.items.some((e) => e.summary.name === 'ops-audit-test')).toBe(true);
+  });
+
+  it('leaves out, for a scoped credential, the devices outside its scope', async () => {
+    const site2 = await api.request('POST', '/api/v1/devices', {
+      deviceId: 'aud-3',
+      deviceClass: 'vehicle',
+      site: 'depot-2',
+    });
+    expect(site2.status).toBe(201);
+    const created = await api.request('POST', '/api/v1/api-keys', {
+      name: 'auditor-depot-2',
+      role: 'admin',
+      scope: { sites: ['depot-2'] },
+    });
+    expect(created.status).toBe(201);
+    const scoped = { authorization: `Bearer ${created.body.key as string}` };
+    // The scope is read from the inventory read model: wait until it knows aud-3.
+    for (const deadline = Date.now() + 20_000; ;) {
+      const res = await api.request('GET', '/api/v1/audit?device=aud-3', undefined, scoped);
+      expect(res.status).toBe(200);
+      if (res.body.items.length) break;
+      if (Date.now() > deadline) throw new Error('aud-3 never showed up for the scoped key');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const res = await api.request('GET', '/api/v1/audit?limit=500', undefined, scoped);
+    const devices = new Set((res.body.items as Body[]).map((e) => e.deviceId));
+    expect(devices.has('aud-3')).toBe(true);
+    expect(devices.has('aud-1')).toBe(false);
+    expect(devices.has(null)).toBe(true); // API key events stay
   });
 
   it('uses the partial audit indexes', async () => {

@@ -593,6 +593,69 @@ describe('/api/v1/plans and /api/v1/boards (HTTP, PostgreSQL, projector)', () =>
       expect(scoped.body).toMatchObject({ matched: 3, assigned: 3, rejected: [] });
       expect((scoped.body.devices as Body[]).map((d) => d.deviceId)).toEqual(['ipc-1', 'ipc-2', 'ipc-3']);
     });
+
+    it('fleetctl: boards import/list/show, plans export/import/list/show/assign, one-line errors', async () => {
+      const main = path.join(ROOT, 'dist/apps/fleetctl/src/main.js');
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-plans-'));
+      const run = (...args: string[]) => fleetctl(main, [...args, '--api', h.base], h.adminKey);
+      try {
+        const boardFile = path.join(dir, 'board.xml');
+        fs.writeFileSync(boardFile, boardXml);
+        const imported = await run('boards', 'import', BOARD, boardFile);
+        expect(imported).toMatchObject({
+          code: 0,
+          stdout: expect.stringMatching(/^Board whl-ipc-i5 replaced\./),
+        });
+        expect(await run('boards', 'list')).toMatchObject({
+          code: 0,
+          stdout: expect.stringContaining(BOARD),
+        });
+        const shown = await run('boards', 'show', BOARD, '--json');
+        expect(JSON.parse(shown.stdout)).toMatchObject({ name: BOARD, revision: 3 });
+
+        const xmlFile = path.join(dir, 'whl-part.xml');
+        expect(await run('plans', 'export', 'whl-part', '--out', xmlFile)).toMatchObject({ code: 0 });
+        expect(fs.readFileSync(xmlFile, 'utf8')).toContain('<acrn-config');
+        const created = await run('plans', 'import', xmlFile, '--id', 'cli-plan', '--class', 'industrial-pc');
+        expect(created).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Created plan cli-plan/) });
+        const unchanged = await run('plans', 'revise', 'cli-plan', '--xml', xmlFile);
+        expect(unchanged).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Unchanged/) });
+        const list = await run('plans', 'list', '--json');
+        expect((JSON.parse(list.stdout) as Body[]).map((p) => p.planId)).toContain('cli-plan');
+        expect(JSON.parse((await run('plans', 'show', 'cli-plan', '--json')).stdout)).toMatchObject({
+          planId: 'cli-plan',
+          revision: 1,
+        });
+
+        expect(await run('plans', 'assign', 'cli-plan', '--device', 'ipc-2')).toMatchObject({
+          code: 0,
+          stdout: 'Assigned plan cli-plan revision 1 to ipc-2.\n',
+        });
+        const bulk = await run(
+          'plans',
+          'assign',
+          'cli-plan',
+          '--site',
+          'plant-1',
+          '--tag',
+          'line=a',
+          '--json',
+        );
+        expect(bulk.code).toBe(1);
+        expect(JSON.parse(bulk.stdout)).toMatchObject({
+          matched: 4,
+          assigned: 3,
+          rejected: [{ deviceId: 'veh-1' }],
+        });
+        expect(bulk.stderr).toBe('fleetctl: 1 of 4 device(s) refused plan cli-plan\n');
+
+        const missing = await run('plans', 'show', 'ghost');
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toMatch(/^fleetctl: PARTITION_PLAN_NOT_FOUND: .+\n$/);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });
 

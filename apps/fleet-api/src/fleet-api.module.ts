@@ -19,6 +19,7 @@ import { OpenApiDocs } from './http/openapi';
 import { OtaApiModule } from './ota/ota.controller';
 import { PlansApiModule } from './plans/plans-api.module';
 import { ProjectionsController } from './projections/projections.controller';
+import { ReleasesApiModule } from './releases/releases-api.module';
 import { SchedulingApiModule } from './scheduling/scheduling.controller';
 import { TelemetryApiModule } from './telemetry/telemetry-api.module';
 
@@ -40,6 +41,7 @@ import { TelemetryApiModule } from './telemetry/telemetry-api.module';
     AuditApiModule,
     CommandsApiModule,
     PlansApiModule,
+    ReleasesApiModule,
   ],
   controllers: [DevicesController, FleetController, ProjectionsController],
   providers: [

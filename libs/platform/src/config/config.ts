@@ -21,6 +21,17 @@ export interface HyperfleetConfig {
   readonly dbPoolSize: number;
   /** Operator API credentials (apps/fleet-api/src/auth). */
   readonly auth: AuthConfig;
+  /** Release image storage and download links (libs/artifacts). */
+  readonly artifacts: ArtifactsConfig;
+}
+
+export interface ArtifactsConfig {
+  /** Largest image an upload may bring (bytes). */
+  readonly maxBytes: number;
+  /** HMAC secret of device download links; null: generated into HF_DATA_DIR/artifact-url-secret. */
+  readonly urlSecret: string | null;
+  /** How long a signed download link is valid (seconds). */
+  readonly urlTtlSeconds: number;
 }
 
 /** Asymmetric JWS algorithms only: never `none`, never a shared-secret HMAC. */
@@ -147,6 +158,17 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
     default: 'hf_role',
     meaning: 'Claim holding the role (viewer, operator, release-manager, admin)',
   },
+  {
+    name: 'ARTIFACT_MAX_BYTES',
+    default: '8G',
+    meaning: 'Largest release image an upload may bring (bytes, or with a K, M or G suffix)',
+  },
+  {
+    name: 'ARTIFACT_URL_SECRET',
+    default: '(generated into HF_DATA_DIR/artifact-url-secret)',
+    meaning: 'HMAC secret (32+ characters) of the signed image download links handed to devices',
+  },
+  { name: 'ARTIFACT_URL_TTL_SECONDS', default: '3600', meaning: 'How long a signed download link is valid' },
 ];
 
 export class ConfigError extends Error {
@@ -263,6 +285,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Hyperfl
     );
   }
   const jwt = jwtConfig(get, problems);
+  const artifacts = artifactsConfig(get, problems);
 
   const config: HyperfleetConfig = {
     http: { host: get('HTTP_HOST') ?? '127.0.0.1', port: port('HTTP_PORT', 3000) },
@@ -280,9 +303,32 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Hyperfl
     logLevel,
     dbPoolSize,
     auth: { adminApiKey, jwt },
+    artifacts,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function artifactsConfig(get: (name: string) => string | undefined, problems: string[]): ArtifactsConfig {
+  const rawMax = get('ARTIFACT_MAX_BYTES') ?? '8G';
+  const m = /^(\d{1,15})([KMG]?)$/i.exec(rawMax);
+  const maxBytes = m ? Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase()) : NaN;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+    problems.push(
+      `ARTIFACT_MAX_BYTES: must be a number of bytes ≥ 1, e.g. 8G (got ${JSON.stringify(rawMax)})`,
+    );
+  }
+  const urlSecret = get('ARTIFACT_URL_SECRET') ?? null;
+  if (urlSecret !== null && urlSecret.length < 32)
+    problems.push('ARTIFACT_URL_SECRET: must be at least 32 characters');
+  const rawTtl = get('ARTIFACT_URL_TTL_SECONDS') ?? '3600';
+  const urlTtlSeconds = Number(rawTtl);
+  if (!/^\d+$/.test(rawTtl) || urlTtlSeconds < 10 || urlTtlSeconds > 7 * 24 * 3600) {
+    problems.push(
+      `ARTIFACT_URL_TTL_SECONDS: must be whole seconds from 10 to 604800 (got ${JSON.stringify(rawTtl)})`,
+    );
+  }
+  return { maxBytes: Number.isSafeInteger(maxBytes) ? maxBytes : 8 * 1024 ** 3, urlSecret, urlTtlSeconds };
 }
 
 function jwtConfig(get: (name: string) => string | undefined, problems: string[]): JwtConfig | null {

@@ -277,7 +277,7 @@ describe('fleet-sim against a real Mosquitto', () => {
 
     const failures: Array<[string, string]> = [];
     const again = await gw.command(id, 'start-vm', { vmName });
-    const plain = await gw.command(id, 'stop-vm', { vmName });
+    const forced = await gw.command(id, 'stop-vm', { vmName, force: true });
     const ghost = await gw.command(id, 'restart-vm', { vmName: 'NO_SUCH_VM' });
     const expired = await gw.command(
       id,
@@ -285,7 +285,7 @@ describe('fleet-sim against a real Mosquitto', () => {
       { vmName },
       { issuedAt: new Date(Date.now() - 120_000), timeoutMs: 60_000 },
     );
-    for (const commandId of [again, plain, ghost, expired]) {
+    for (const commandId of [again, forced, ghost, expired]) {
       const ack = await waitFor(`the ack of ${commandId}`, () => acks(commandId)[0]);
       failures.push([
         String(payloadOf(ack)['outcome']),
@@ -295,7 +295,7 @@ describe('fleet-sim against a real Mosquitto', () => {
     }
     expect(failures).toEqual([
       ['failed', 'VM_STATE_CONFLICT'],
-      ['failed', 'FORCE_REQUIRED'],
+      ['failed', 'FORCE_STOP_UNSUPPORTED'],
       ['failed', 'VM_NOT_FOUND'],
       ['failed', 'COMMAND_EXPIRED'],
     ]);

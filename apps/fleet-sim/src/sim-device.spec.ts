@@ -75,7 +75,7 @@ describe('SimDevice payloads', () => {
       expect.arrayContaining([
         'VM_NOT_FOUND',
         'VM_STATE_CONFLICT',
-        'FORCE_REQUIRED',
+        'FORCE_STOP_UNSUPPORTED',
         'SUPERSEDED',
         'BOOT_FAILED',
       ]),

@@ -1556,8 +1556,10 @@ export class SimDevice {
       });
       return;
     }
-    if (command === 'stop-vm' && vm.spec.vmType === 'RTVM' && !force) {
-      await this.ack(commandId, command, 'failed', errorInfo('FORCE_REQUIRED'));
+    // The Device Model stops an RTVM only gracefully (the guest powers off); a forced stop is a destroy,
+    // which it refuses for a post-launched RTVM (devicemodel/core/cmd_monitor/command_handler.c).
+    if (command === 'stop-vm' && vm.spec.vmType === 'RTVM' && force) {
+      await this.ack(commandId, command, 'failed', errorInfo('FORCE_STOP_UNSUPPORTED'));
       return;
     }
     vm.busy = true;

@@ -201,7 +201,10 @@ export const AGENT_ERROR_CODES = {
   VM_NOT_FOUND: 'No VM of that name on this device.',
   VM_STATE_CONFLICT:
     "The VM's acrnctl state does not allow the command (start needs stopped, reset started or suspended).",
-  FORCE_REQUIRED: 'The Device Model refuses a plain stop of a post-launched RTVM; stop it with force.',
+  FORCE_STOP_UNSUPPORTED:
+    'The Device Model refuses to destroy a post-launched RTVM (acrnctl stop --force); stop it without force, the guest powers off.',
+  /** Deprecated: ACRN never needs force to stop an RTVM; agents answer FORCE_STOP_UNSUPPORTED instead. */
+  FORCE_REQUIRED: 'Deprecated (kept for agents that still send it): stop the VM with force.',
   ACRNCTL_FAILED: 'acrnctl or the Device Model returned an error.',
   DOWNLOAD_FAILED: 'The artefact could not be downloaded.',
   VERIFICATION_FAILED: "The artefact's SHA-256 or signature does not match.",

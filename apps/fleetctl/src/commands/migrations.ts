@@ -11,6 +11,8 @@ import {
 import { GATEWAY_MIGRATION_SET } from '../../../device-gateway/src/sessions/migrations';
 import { IDENTITY_MIGRATION_SET } from '../../../device-gateway/src/identity';
 import { OPERATOR_AUTH_MIGRATION_SET } from '../../../fleet-api/src/auth/operator-auth.migrations';
+import { AUDIT_MIGRATION_SET } from '../../../fleet-api/src/audit/audit.migrations';
+import { IDEMPOTENCY_MIGRATION_SET } from '../../../fleet-api/src/http/idempotency.migrations';
 
 /** Every schema Hyperfleet owns, in dependency order; each set is safe to run twice. */
 export async function runAllMigrations(
@@ -25,6 +27,8 @@ export async function runAllMigrations(
     IDENTITY_MIGRATION_SET,
     DEVICE_COMMANDS_MIGRATION_SET,
     OPERATOR_AUTH_MIGRATION_SET,
+    IDEMPOTENCY_MIGRATION_SET,
+    AUDIT_MIGRATION_SET,
   ]) {
     const report = await runMigrations(pool, set);
     for (const m of report.applied) say(`applied ${set.name} #${m.version} ${m.name}`);

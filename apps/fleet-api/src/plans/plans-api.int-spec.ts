@@ -159,6 +159,9 @@ describe('/api/v1/plans and /api/v1/boards (HTTP, PostgreSQL, projector)', () =>
         unmodelled: expect.any(Array),
       });
 
+      // What the model does not read is kept verbatim, and the import says where.
+      expect(res.body.unmodelled).toContain('/acrn-config/hv/FEATURES/RELOC_ENABLED');
+
       const got = await h.get('/api/v1/plans/whl-part');
       expect(got.status).toBe(200);
       expect(got.headers.get('etag')).toBe('"1"');
@@ -174,6 +177,7 @@ describe('/api/v1/plans and /api/v1/boards (HTTP, PostgreSQL, projector)', () =>
       expect(res.headers.get('content-type')).toMatch(/^application\/xml/);
       exported = await res.text();
       expect(exported).toContain('<acrn-config');
+      expect(exported).toContain('RELOC_ENABLED');
 
       const checked = await post('/api/v1/plans:validate', exported, XML);
       expect(checked).toMatchObject({ status: 200, body: { valid: true, board: { name: BOARD } } });
@@ -655,6 +659,22 @@ describe('/api/v1/plans and /api/v1/boards (HTTP, PostgreSQL, projector)', () =>
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    it('Idempotency-Key: an XML upload repeated with the same key is answered from the first time', async () => {
+      const url = '/api/v1/plans?planId=idem-plan&deviceClass=industrial-pc&board=' + BOARD;
+      const headers = { ...XML, 'idempotency-key': 'plans-idem-1' };
+      const first = await post(url, scenarioXml, headers);
+      expect(first.status).toBe(201);
+      const again = await post(url, scenarioXml, headers);
+      expect(again).toMatchObject({ status: 201, body: first.body });
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(
+        await post(url, scenarioXml.replace('</acrn-config>', '<!-- x --></acrn-config>'), headers),
+      ).toMatchObject({
+        status: 422,
+        body: { code: 'IDEMPOTENCY_KEY_REUSED' },
+      });
     });
   });
 });

@@ -4,6 +4,7 @@ export * from './embedded/embedded-postgres';
 export * from './embedded/embedded-mqtt';
 export * from './infrastructure';
 export * from './health/health.service';
+export * from './health/health.controller';
 export * from './nest/tokens';
 export * from './nest/platform.module';
 export * from './run';

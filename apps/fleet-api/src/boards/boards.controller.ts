@@ -139,7 +139,7 @@ export class BoardsController {
   })
   @queryParams(boardListQuerySchema)
   @ApiResponse({ status: 200, description: 'A page of boards', schema: openApiSchema(boardPageSchema) })
-  @problem(400, 'VALIDATION_FAILED: a query parameter is invalid')
+  @problem(400, 'VALIDATION_FAILED: a query parameter is invalid; INVALID_CURSOR: a cursor this list did not issue')
   async list(
     @Query(new ZodValidationPipe(boardListQuerySchema, 'query')) query: BoardListQuery,
   ): Promise<Page<BoardSummary>> {

@@ -12,8 +12,27 @@ export interface ValidationIssue {
 
 const MAX_LISTED = 5;
 
-/** A zod failure as the API's VALIDATION_FAILED (400): every issue in `details.issues`. */
+/**
+ * A zod failure as the API's VALIDATION_FAILED (400): every issue in `details.issues`. An issue that
+ * carries its own API code (`params.code`, e.g. a cursor's INVALID_CURSOR) makes that the error's code.
+ */
 export function validationFailed(error: z.ZodError, part: RequestPart): ApiError {
+  const coded = error.issues.find(
+    (i) => i.code === 'custom' && typeof (i.params as { code?: unknown } | undefined)?.code === 'string',
+  );
+  if (coded && coded.code === 'custom') {
+    const parameter = coded.path.map(String).join('.');
+    return new ApiError(
+      400,
+      (coded.params as { code: string }).code,
+      `The ${parameter || part} is not one this endpoint issued; start again without it.`,
+      {
+        parameter,
+        part,
+        issues: error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+      },
+    );
+  }
   const issues: ValidationIssue[] = error.issues.map((i) => ({
     path: i.path.length ? i.path.map(String).join('.') : `(${part})`,
     message: i.message,

@@ -174,7 +174,7 @@ export class PlansController {
   @ApiOperation({ summary: 'Partition plans, sorted by id (keyset pagination)' })
   @queryParams(listPlansQuerySchema)
   @ApiResponse({ status: 200, description: 'A page of plans', schema: openApiSchema(planPageSchema) })
-  @problem(400, 'VALIDATION_FAILED: a query parameter is invalid')
+  @problem(400, 'VALIDATION_FAILED: a query parameter is invalid; INVALID_CURSOR: a cursor this list did not issue')
   list(
     @Query(new ZodValidationPipe(listPlansQuerySchema, 'query')) query: ListPlansQuery,
   ): Promise<Page<PlanSummary>> {

@@ -17,11 +17,16 @@ export const limitSchema = z.coerce
   .default(DEFAULT_PAGE_SIZE)
   .describe(`Items per page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`);
 
+export const INVALID_CURSOR = 'INVALID_CURSOR';
+
 export function encodeCursor(key: readonly string[]): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 }
 
-/** A cursor whose key has `parts` strings; anything else is a validation error on `cursor`. */
+/**
+ * A cursor whose key has `parts` strings; anything else is 400 INVALID_CURSOR (the one code every
+ * list uses for a cursor it did not issue: the issue's `params.code` tells the validation pipe).
+ */
 export function cursorSchema(parts: number) {
   return z
     .string()
@@ -36,7 +41,11 @@ export function cursorSchema(parts: number) {
       } catch {
         // falls through to the issue
       }
-      ctx.addIssue({ code: 'custom', message: 'is not a cursor this list returned' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'is not a cursor this list returned',
+        params: { code: INVALID_CURSOR },
+      });
       return z.NEVER;
     });
 }

@@ -14,6 +14,7 @@ import { registerDeviceCommandsCommands } from './commands/device-commands';
 import { registerPlansCommands } from './commands/plans';
 import { registerBoardsCommands } from './commands/boards';
 import { registerKeysCommands } from './commands/keys';
+import { registerReleasesCommands } from './commands/releases';
 
 const program = new Command()
   .name('fleetctl')
@@ -44,6 +45,7 @@ registerDeviceCommandsCommands(program);
 registerPlansCommands(program);
 registerBoardsCommands(program);
 registerKeysCommands(program);
+registerReleasesCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { CommandBus } from '@nestjs/cqrs';
+import { Command } from 'commander';
 import { UrlSigner } from '@hyperfleet/artifacts';
 import { sampleBoard, samplePlan } from '@hyperfleet/acrn';
 import {
@@ -19,6 +20,7 @@ import {
 } from '@hyperfleet/domain';
 import { RUNTIME, type ArtifactsConfig, type RuntimeInfrastructure } from '@hyperfleet/platform';
 import { ProjectorService } from '@hyperfleet/projector';
+import { registerReleasesCommands } from '../../../fleetctl/src/commands/releases';
 import { startFleetApi, type ApiHarness } from '../../test/api-harness';
 import { ARTIFACTS_CONFIG } from './releases.tokens';
 
@@ -389,5 +391,74 @@ describe('/api/v1/releases (HTTP, PostgreSQL, projector)', () => {
       status: 409,
       body: { code: 'RELEASE_YANKED' },
     });
+  });
+
+  it('fleetctl releases: create, add-image --upload (streamed from disk), publish, list --device, show', async () => {
+    const file = path.join(artifactsDir, '..', 'sos.img');
+    const sos = randomBytes(1_500_000);
+    fs.writeFileSync(file, sos);
+    const out: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void out.push(String(line)));
+    const err = jest
+      .spyOn(console, 'error')
+      .mockImplementation((line: string) => void out.push(String(line)));
+    const fleetctl = async (...args: string[]) => {
+      const program = new Command().exitOverride();
+      registerReleasesCommands(program);
+      process.exitCode = undefined;
+      await program.parseAsync(
+        ['releases', ...args, '--api', h.base, ...(h.adminKey ? ['--api-key', h.adminKey] : [])],
+        {
+          from: 'user',
+        },
+      );
+      const code = process.exitCode;
+      process.exitCode = undefined;
+      return code;
+    };
+    try {
+      expect(
+        await fleetctl(
+          'create',
+          'sos-7',
+          '--name',
+          'Service VM 7',
+          '--version',
+          '7.0.0',
+          '--class',
+          'vehicle',
+        ),
+      ).toBe(0);
+      expect(
+        await fleetctl(
+          'add-image',
+          'sos-7',
+          'sos',
+          file,
+          '--target',
+          'service-vm-os',
+          '--version',
+          '7.0.0',
+          '--upload',
+        ),
+      ).toBe(0);
+      expect(out.join('\n')).toMatch(/Uploaded sos of sos-7: 1,500,000 bytes/);
+      expect(await fleetctl('publish', 'sos-7')).toBe(0);
+      expect(await fleetctl('yank', 'sos-7')).toBe(1); // usage: --reason missing
+      expect(
+        await fleetctl('add-image', 'sos-7', 'k', file, '--target', 'service-vm-kernel', '--version', '7'),
+      ).toBe(2);
+      expect(out.join('\n')).toMatch(/INVALID_RELEASE_VERSION|RELEASE_NOT_DRAFT/);
+      out.length = 0;
+      expect(await fleetctl('list', '--device', 'veh-2')).toBe(0);
+      expect(out.join('\n')).toMatch(/^sos-7 +7\.0\.0 +published/m);
+      out.length = 0;
+      expect(await fleetctl('show', 'sos-7', '--json')).toBe(0);
+      const shown = JSON.parse(out.join('\n')) as { images: { sha256: string; uploaded: boolean }[] };
+      expect(shown.images[0]).toMatchObject({ sha256: hex('sha256', sos), uploaded: true });
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
   });
 });

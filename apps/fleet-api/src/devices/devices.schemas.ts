@@ -54,5 +54,22 @@ export const problemSchema = z.object({
 
 /** A zod schema as an OpenAPI 3.0 schema object (the input side: what a client sends). */
 export function openApiSchema(schema: z.ZodType): Record<string, unknown> {
-  return z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as Record<string, unknown>;
+  return nullInNullableEnums(
+    z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as Record<string, unknown>,
+  );
+}
+
+/**
+ * OpenAPI 3.0: `nullable: true` does not widen an `enum`, so a nullable enum must list null itself,
+ * or a strict client rejects the null it is promised (e.g. `pendingOperation`).
+ */
+function nullInNullableEnums<T>(node: T): T {
+  if (Array.isArray(node)) {
+    node.forEach(nullInNullableEnums);
+  } else if (node && typeof node === 'object') {
+    const o = node as Record<string, unknown>;
+    if (o.nullable === true && Array.isArray(o.enum) && !o.enum.includes(null)) o.enum.push(null);
+    Object.values(o).forEach(nullInNullableEnums);
+  }
+  return node;
 }

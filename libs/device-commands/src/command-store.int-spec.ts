@@ -139,6 +139,40 @@ describe('DeviceCommandStore (PostgreSQL)', () => {
     expect((await store.get(c.commandId))?.status).toBe('sent');
   });
 
+  it('batch forms: getMany, acceptedMany, markSentMany move each command once', async () => {
+    const cs = [0, 1, 2].map(() => cmd({ deviceId: 'dev-many' }));
+    await store.recordMany(cs);
+    const ids = cs.map((c) => c.commandId);
+    expect([...(await store.getMany([...ids, 'nope'])).keys()].sort()).toEqual([...ids].sort());
+    expect(await store.acceptedMany(ids.map((commandId) => ({ commandId, at: later(5) })))).toBe(3);
+    await store.markSent(ids[0], later(10));
+    const moved = await store.markSentMany(ids, later(20));
+    expect([...moved].sort()).toEqual(ids.slice(1).sort());
+    expect(await store.markSentMany(ids, later(30))).toEqual(new Set());
+    const rows = await store.getMany(ids);
+    expect(rows.get(ids[0])).toMatchObject({
+      status: 'sent',
+      sentAt: later(10).toISOString(),
+      decidedAt: later(5).toISOString(),
+    });
+    expect(rows.get(ids[2])).toMatchObject({
+      status: 'sent',
+      expiresAt: later(20 + DEFAULT_COMMAND_TIMEOUT_MS['start-vm']).toISOString(),
+    });
+  });
+
+  it('two gateways sending the same commands at once: each command goes out from one of them', async () => {
+    const cs = Array.from({ length: 200 }, () => cmd({ deviceId: 'dev-race', decidedAt: t0 }));
+    await store.recordMany(cs);
+    const ids = cs.map((c) => c.commandId);
+    const [a, b] = await Promise.all([
+      store.markSentMany(ids, later(1)),
+      store.markSentMany([...ids].reverse(), later(2)),
+    ]);
+    expect(a.size + b.size).toBe(200);
+    expect([...a].filter((id) => b.has(id))).toEqual([]);
+  });
+
   it('the domain rejects only queued commands', async () => {
     const c = cmd();
     await store.record(c);

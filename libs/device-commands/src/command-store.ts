@@ -251,6 +251,18 @@ export class DeviceCommandStore {
     return res.rowCount === 1;
   }
 
+  /** accepted() for many commands in one statement (the gateway's egress, per event batch). */
+  async acceptedMany(decisions: readonly { commandId: string; at: Date }[]): Promise<number> {
+    if (!decisions.length) return 0;
+    const res = await this.pool.query(
+      `UPDATE hf.commands c SET decided_at = coalesce(c.decided_at, d.at), claimed_until = NULL, updated_at = now()
+         FROM unnest($1::text[], $2::timestamptz[]) AS d(id, at)
+        WHERE c.command_id = d.id`,
+      [decisions.map((d) => d.commandId), decisions.map((d) => d.at.toISOString())],
+    );
+    return res.rowCount ?? 0;
+  }
+
   /** The domain refused a queued command (queued → rejected). False if it was not queued. */
   async rejected(
     commandId: string,
@@ -280,6 +292,21 @@ export class DeviceCommandStore {
       [commandId, sentAt, JSON.stringify(DEFAULT_COMMAND_TIMEOUT_MS)],
     );
     return res.rowCount === 1;
+  }
+
+  /** markSent() for many commands in one statement: the ids that moved (only those may be published). */
+  async markSentMany(commandIds: readonly string[], sentAt: Date): Promise<Set<string>> {
+    if (!commandIds.length) return new Set();
+    const { rows } = await this.pool.query<{ command_id: string }>(
+      `UPDATE hf.commands
+          SET status = 'sent', sent_at = $2,
+              expires_at = $2::timestamptz + coalesce(($3::jsonb ->> name)::bigint, 600000) * interval '1 millisecond',
+              updated_at = now()
+        WHERE command_id = ANY($1::text[]) AND status = 'queued' AND deliver_by > $2
+        RETURNING command_id`,
+      [commandIds, sentAt, JSON.stringify(DEFAULT_COMMAND_TIMEOUT_MS)],
+    );
+    return new Set(rows.map((r) => r.command_id));
   }
 
   /** A device's queued, decided commands still within their deliver_by, in recorded order. */
@@ -351,6 +378,16 @@ export class DeviceCommandStore {
       commandId,
     ]);
     return rows[0] ? toView(rows[0]) : null;
+  }
+
+  /** Several commands by id (missing ids are absent from the map). */
+  async getMany(commandIds: readonly string[]): Promise<Map<string, DeviceCommandView>> {
+    if (!commandIds.length) return new Map();
+    const { rows } = await this.pool.query<Row>(
+      `SELECT ${COLUMNS} FROM hf.commands WHERE command_id = ANY($1::text[])`,
+      [[...new Set(commandIds)]],
+    );
+    return new Map(rows.map((r) => [r.command_id, toView(r)]));
   }
 
   /** Newest first, keyset paged on (created_at, command_id). */

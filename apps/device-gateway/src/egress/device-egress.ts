@@ -1,7 +1,18 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { buildCommand, encodeCommand, encodeDesired, type CommandName } from '@hyperfleet/contracts';
-import { DeviceCommandStore, type DeviceCommandView } from '@hyperfleet/device-commands';
+import {
+  buildCommand,
+  encodeCommand,
+  encodeDesired,
+  type CommandName,
+  type OutboundMessage,
+} from '@hyperfleet/contracts';
+import {
+  DeviceCommandStore,
+  type DeviceCommandView,
+  type NewDeviceCommand,
+} from '@hyperfleet/device-commands';
 import type { Delivery, EventTransport, TransportSubscription } from '@hyperfleet/messaging';
+import { forEachLimited } from '@hyperfleet/platform';
 import { GATEWAY_TRANSPORT } from '../gateway-options';
 import { DEVICE_PUBLISHER, type DevicePublisher } from '../mqtt/publisher';
 import { SessionStore } from '../sessions/session-store';
@@ -9,6 +20,19 @@ import { DesiredStateStore } from './desired-state-store';
 import { DeviceIngress } from '../ingress/device-ingress';
 
 type Data = Record<string, unknown>;
+
+/** A command event from the device-events channel. */
+interface EventCommand {
+  readonly deviceId: string;
+  readonly eventId: string;
+  readonly causationId: string | undefined;
+  readonly at: Date;
+  readonly name: CommandName;
+  readonly args: Record<string, unknown>;
+}
+
+/** Devices whose commands are published at once (one device's stay in order). */
+const PUBLISH_CONCURRENCY = 32;
 
 /** How long a command from an event nobody recorded waits for an offline device. */
 export const EVENT_COMMAND_DELIVERY_WINDOW_MS = 3600_000;
@@ -83,14 +107,11 @@ export class DeviceEgress implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** Sends a device's decided, queued commands in the order they were recorded (after its birth). */
   async deliverQueued(deviceId: string, now = new Date()): Promise<number> {
-    let n = 0;
-    for (const c of await this.commands.deliverable(deviceId, now)) {
-      if (await this.send(c)) n++;
-    }
-    return n;
+    return this.sendMany(await this.commands.deliverable(deviceId, now));
   }
 
   private async apply(batch: readonly Delivery[]): Promise<void> {
+    const work: EventCommand[] = [];
     for (const d of batch) {
       const data = d.event.data as Data;
       const deviceId = typeof data.deviceId === 'string' ? data.deviceId : null;
@@ -110,68 +131,100 @@ export class DeviceEgress implements OnApplicationBootstrap, OnApplicationShutdo
         continue;
       }
       const toCommand = COMMANDS[d.event.type];
-      if (!toCommand) continue;
-      const command = await this.decided(deviceId, d.event.id, d.event.hfcausationid, at, toCommand(data));
-      if (command && (await this.sessions.isOnline(deviceId))) await this.send(command);
+      if (toCommand) {
+        work.push({
+          deviceId,
+          eventId: d.event.id,
+          causationId: d.event.hfcausationid,
+          at,
+          ...toCommand(data),
+        });
+      }
     }
+    if (work.length) await this.decideAndSend(work);
   }
 
   /**
-   * The command this event decided: the row the API recorded under the domain command's id (the
-   * event's causation id), or a new one for a command that came from elsewhere (tests, other
-   * services). Marked decided. Null when there is nothing left to send.
+   * The commands a batch of events decided, a handful of statements for the whole batch: the rows the
+   * API recorded under the domain commands' ids (the events' causation ids), new rows for commands
+   * that came from elsewhere (tests, other services), all marked decided; then those whose device is
+   * online are sent, in event order.
    */
-  private async decided(
-    deviceId: string,
-    eventId: string,
-    causationId: string | undefined,
-    at: Date,
-    c: { name: CommandName; args: Record<string, unknown> },
-  ): Promise<DeviceCommandView | null> {
-    const recorded = causationId ? await this.commands.get(causationId) : null;
-    let row = recorded?.deviceId === deviceId ? recorded : null;
-    if (!row) {
+  private async decideAndSend(work: readonly EventCommand[]): Promise<void> {
+    const recorded = await this.commands.getMany(work.flatMap((w) => (w.causationId ? [w.causationId] : [])));
+    const now = Date.now();
+    const fresh: NewDeviceCommand[] = [];
+    const decisions: { commandId: string; at: Date }[] = [];
+    for (const w of work) {
+      const row = w.causationId ? recorded.get(w.causationId) : undefined;
+      if (row?.deviceId === w.deviceId) {
+        decisions.push({ commandId: row.commandId, at: w.at });
+        continue;
+      }
       // The causation id names the command unless another device's command has it already.
-      const commandId = causationId && !recorded ? causationId : eventId;
-      const deliverBy = new Date(at.getTime() + EVENT_COMMAND_DELIVERY_WINDOW_MS);
+      const commandId = w.causationId && !row ? w.causationId : w.eventId;
+      const deliverBy = new Date(w.at.getTime() + EVENT_COMMAND_DELIVERY_WINDOW_MS);
       // A replayed history must not queue what is long past its deadline.
-      if (deliverBy.getTime() <= Date.now()) return null;
-      await this.commands.record({
-        commandId,
-        deviceId,
-        name: c.name,
-        args: c.args,
-        deliverBy,
-        decidedAt: at,
-      });
-      row = await this.commands.get(commandId);
-      if (!row) return null;
+      if (deliverBy.getTime() <= now) continue;
+      fresh.push({ commandId, deviceId: w.deviceId, name: w.name, args: w.args, deliverBy, decidedAt: w.at });
+      decisions.push({ commandId, at: w.at });
     }
-    await this.commands.accepted(row.commandId, at);
-    return row.status === 'queued' ? row : null;
+    if (fresh.length) await this.commands.recordMany(fresh);
+    await this.commands.acceptedMany(decisions);
+    const current = await this.commands.getMany(decisions.map((d) => d.commandId));
+    const queued = decisions.flatMap((d) => {
+      const c = current.get(d.commandId);
+      return c?.status === 'queued' ? [c] : [];
+    });
+    if (!queued.length) return;
+    const online = await this.sessions.onlineAmong(queued.map((c) => c.deviceId));
+    await this.sendMany(queued.filter((c) => online.has(c.deviceId)));
   }
 
-  /** queued → sent, then the publish. False when someone else sent it, or it is past its deadline. */
-  private async send(c: DeviceCommandView): Promise<boolean> {
+  /**
+   * queued → sent for all of them (one conditional UPDATE), then the publishes of those that moved:
+   * one device's in order, several devices at once. Returns how many were sent.
+   */
+  private async sendMany(cs: readonly DeviceCommandView[]): Promise<number> {
     const sentAt = new Date();
-    let message;
-    try {
-      message = encodeCommand(
-        c.deviceId,
-        c.name,
-        buildCommand(c.name, c.args as never, { commandId: c.commandId, issuedAt: sentAt }),
-      );
-    } catch (err) {
-      // Args the agent could not read: refused here rather than sent to fail on the device.
-      await this.commands.rejected(c.commandId, {
-        code: 'INVALID_COMMAND_ARGS',
-        message: `The ${c.name} command's arguments do not match the protocol: ${(err as Error).message}`,
-      });
-      return false;
+    const messages = new Map<string, OutboundMessage>();
+    for (const c of cs) {
+      if (messages.has(c.commandId)) continue;
+      try {
+        messages.set(
+          c.commandId,
+          encodeCommand(
+            c.deviceId,
+            c.name,
+            buildCommand(c.name, c.args as never, { commandId: c.commandId, issuedAt: sentAt }),
+          ),
+        );
+      } catch (err) {
+        // Args the agent could not read: refused here rather than sent to fail on the device.
+        await this.commands.rejected(c.commandId, {
+          code: 'INVALID_COMMAND_ARGS',
+          message: `The ${c.name} command's arguments do not match the protocol: ${(err as Error).message}`,
+        });
+      }
     }
-    if (!(await this.commands.markSent(c.commandId, sentAt))) return false;
+    const moved = await this.commands.markSentMany([...messages.keys()], sentAt);
+    const byDevice = new Map<string, OutboundMessage[]>();
+    for (const c of cs) {
+      const m = messages.get(c.commandId);
+      if (!m || !moved.has(c.commandId)) continue;
+      moved.delete(c.commandId);
+      const list = byDevice.get(c.deviceId) ?? [];
+      list.push(m);
+      byDevice.set(c.deviceId, list);
+    }
+    let n = 0;
     // Agents act on a command id once (docs/protocol.md): a rare second publish is harmless.
-    await this.publisher.publish(message);
-    return true;
+    await forEachLimited([...byDevice.values()], PUBLISH_CONCURRENCY, async (list) => {
+      for (const m of list) {
+        await this.publisher.publish(m);
+        n++;
+      }
+    });
+    return n;
   }
 }

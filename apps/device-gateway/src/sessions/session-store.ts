@@ -124,13 +124,14 @@ export class SessionStore {
     }
   }
 
-  /** Whether the gateway sees the device connected (its last birth or status said online). */
-  async isOnline(deviceId: string): Promise<boolean> {
-    const { rows } = await this.pool.query<{ online: boolean }>(
-      `SELECT online FROM hf.device_sessions WHERE device_id = $1`,
-      [deviceId],
+  /** Which of these devices the gateway sees connected. */
+  async onlineAmong(deviceIds: readonly string[]): Promise<Set<string>> {
+    if (!deviceIds.length) return new Set();
+    const { rows } = await this.pool.query<{ device_id: string }>(
+      `SELECT device_id FROM hf.device_sessions WHERE device_id = ANY($1::text[]) AND online`,
+      [[...new Set(deviceIds)]],
     );
-    return rows[0]?.online === true;
+    return new Set(rows.map((r) => r.device_id));
   }
 
   /** Online devices not heard from since `before`: their agent died without its will reaching us. */

@@ -53,8 +53,8 @@ export function sha256Hex(text: string): string {
 }
 
 /**
- * ACRN's own sample scenarios leave `board` and `scenario` off `<acrn-config>`; the request may name
- * them. Adds the attributes the root element does not have, and only those.
+ * Adds the attributes `<acrn-config>` does not have, and only those: a board XML without `board` gets
+ * the name of the board it is imported as.
  */
 export function withRootAttributes(xml: string, attributes: Record<string, string | undefined>): string {
   const match = /<acrn-config(?=[\s/>])([^>]*)>/.exec(xml);
@@ -73,9 +73,16 @@ function escapeAttribute(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 }
 
-/** Scenario XML → plan, or 400/422 with libs/acrn's code and every error it gave. */
-export function importScenarioXml(xml: string): XmlImported<PartitionPlan> {
-  return imported(parseScenarioXml(xml), 'scenario');
+/**
+ * Scenario XML → plan, or 400/422 with libs/acrn's code and every error it gave. ACRN's own samples leave
+ * `board` and `scenario` off `<acrn-config>`; the request's names fill them in (the XML's win).
+ */
+export function importScenarioXml(
+  xml: string,
+  names: { board?: string; scenario?: string } = {},
+): XmlImported<PartitionPlan> {
+  const options = Object.fromEntries(Object.entries(names).filter(([, v]) => v !== undefined));
+  return imported(parseScenarioXml(xml, options), 'scenario');
 }
 
 /** Board XML → board model, or 400/422 with libs/acrn's code and every error it gave. */

@@ -16,14 +16,7 @@ import { expectedVersionFrom, setEtag } from '../http/preconditions';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
 import { problem, queryParams } from '../scheduling/scheduling.controller';
 import type { Page } from '../scheduling/pagination';
-import {
-  importScenarioXml,
-  isXmlContentType,
-  MAX_XML_BYTES,
-  scenarioXmlOf,
-  withRootAttributes,
-  xmlBodyText,
-} from './acrn-xml';
+import { importScenarioXml, isXmlContentType, MAX_XML_BYTES, scenarioXmlOf, xmlBodyText } from './acrn-xml';
 import {
   assignPlanBodySchema,
   bulkAssignmentSchema,
@@ -147,9 +140,10 @@ export class PlansController {
       const xml = xmlBodyText(body, 'scenario');
       const planId = required(query.planId, 'planId');
       const deviceClass = required(query.deviceClass, 'deviceClass');
-      const { value: plan, unmodelled } = importScenarioXml(
-        withRootAttributes(xml, { board: query.board, scenario: query.scenario ?? planId }),
-      );
+      const { value: plan, unmodelled } = importScenarioXml(xml, {
+        board: query.board,
+        scenario: query.scenario ?? planId,
+      });
       created = await this.plans.create(
         ctx,
         {
@@ -174,7 +168,10 @@ export class PlansController {
   @ApiOperation({ summary: 'Partition plans, sorted by id (keyset pagination)' })
   @queryParams(listPlansQuerySchema)
   @ApiResponse({ status: 200, description: 'A page of plans', schema: openApiSchema(planPageSchema) })
-  @problem(400, 'VALIDATION_FAILED: a query parameter is invalid; INVALID_CURSOR: a cursor this list did not issue')
+  @problem(
+    400,
+    'VALIDATION_FAILED: a query parameter is invalid; INVALID_CURSOR: a cursor this list did not issue',
+  )
   list(
     @Query(new ZodValidationPipe(listPlansQuerySchema, 'query')) query: ListPlansQuery,
   ): Promise<Page<PlanSummary>> {
@@ -207,9 +204,10 @@ export class PlansController {
   ): Promise<ValidateResponse> {
     if (isXmlUpload(req, query.format)) {
       const xml = xmlBodyText(body, 'scenario');
-      const { value: plan, unmodelled } = importScenarioXml(
-        withRootAttributes(xml, { board: query.board, scenario: query.scenario ?? 'scenario' }),
-      );
+      const { value: plan, unmodelled } = importScenarioXml(xml, {
+        board: query.board,
+        scenario: query.scenario,
+      });
       return { ...(await this.plans.validate(plan, query.board)), unmodelled };
     }
     const input = new ZodValidationPipe(validatePlanBodySchema, 'body').transform(body);
@@ -319,9 +317,10 @@ export class PlansController {
     let revised: PlanWriteResponse;
     if (isXmlUpload(req, query.format)) {
       const xml = xmlBodyText(body, 'scenario');
-      const { value: plan, unmodelled } = importScenarioXml(
-        withRootAttributes(xml, { board: query.board, scenario: query.scenario ?? id }),
-      );
+      const { value: plan, unmodelled } = importScenarioXml(xml, {
+        board: query.board,
+        scenario: query.scenario ?? id,
+      });
       revised = await this.plans.revise(
         ctx,
         id,

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Client } from 'pg';
 import { AppProcess, embeddedEnv, freePort } from '@hyperfleet/testing';
 import { FLEET, embeddedDataDir, noStackTrace, postgresProcessesFor } from './all-in-one';
@@ -26,8 +27,11 @@ async function eventually<T>(ms: number, probe: () => Promise<T | undefined>, wh
   }
 }
 
+/** The admin key the app wrote on its first start (HF_DATA_DIR/admin-api-key); the API needs a credential. */
+let adminKeyFile = '';
 const getJson = async <T>(url: string): Promise<{ status: number; body: T }> => {
-  const res = await fetch(url);
+  const key = fs.readFileSync(adminKeyFile, 'utf8').trim();
+  const res = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
   return { status: res.status, body: (await res.json()) as T };
 };
 
@@ -54,6 +58,7 @@ describe('npm start -- --simulate N: the all-in-one with a simulated fleet', () 
 
   beforeAll(() => {
     dataDir = embeddedDataDir('hf-simulate-');
+    adminKeyFile = path.join(dataDir, 'admin-api-key');
   });
 
   afterAll(() => {

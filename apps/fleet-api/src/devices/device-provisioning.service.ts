@@ -109,7 +109,8 @@ export class DeviceProvisioningService {
     await this.events.append(`device-credential-${deviceId}`, 'any', [
       {
         type,
-        data: { deviceId, ...data },
+        // deviceId stays out of data: the device timeline lists only the device's own lifecycle events.
+        data,
         metadata: {
           actor: (actor ? commandActor(actor) : IN_PROCESS_ACTOR) as unknown as JsonObject,
           deviceId,

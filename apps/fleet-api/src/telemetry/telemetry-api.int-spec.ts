@@ -67,7 +67,11 @@ describe('telemetry and SLO endpoints over HTTP (Nest app, PostgreSQL)', () => {
   /** The window's minutes hold data at offsets 1..58: a minute that ticks during the test loses none. */
   let hourStart: number;
 
-  const get = (url: string) => api.get(url);
+  // Status and body only (the harness also returns the headers), so answers compare as a whole.
+  const get = async (url: string) => {
+    const { status, body } = await api.get(url);
+    return { status, body };
+  };
   const issues = (body: Body) => (body.details?.issues ?? []).map((i: Body) => `${i.path}: ${i.message}`);
 
   beforeAll(async () => {
@@ -294,6 +298,8 @@ describe('telemetry and SLO endpoints over HTTP (Nest app, PostgreSQL)', () => {
           '40',
           '--api',
           base,
+          '--api-key',
+          api.adminKey!,
         ],
         { from: 'user' },
       );

@@ -25,6 +25,8 @@ export function registerDevicesCommands(program: Command): void {
     '--api <url>',
     'fleet API base URL (default: FLEET_API_URL or http://127.0.0.1:$HTTP_PORT)',
   ] as const;
+  const apiKeyOption = ['--api-key <key>', 'credential (default: HF_API_KEY or the config file)'] as const;
+  const withKey = (o: { apiKey?: string }) => (o.apiKey ? { apiKey: o.apiKey } : {});
 
   devices
     .command('provision <deviceId>')
@@ -33,11 +35,12 @@ export function registerDevicesCommands(program: Command): void {
     .requiredOption('--site <site>', 'where the device is, e.g. depot-1')
     .option('--tag <key=value>', 'a tag (repeatable)', collect, [])
     .option(...apiOption)
+    .option(...apiKeyOption)
     .option('--json', 'print the API response as JSON')
     .action(
       async (
         deviceId: string,
-        o: { class: string; site: string; tag: string[]; api?: string; json?: boolean },
+        o: { class: string; site: string; tag: string[]; api?: string; apiKey?: string; json?: boolean },
       ) => {
         const body = {
           deviceId,
@@ -45,7 +48,13 @@ export function registerDevicesCommands(program: Command): void {
           site: o.site,
           ...(o.tag.length ? { tags: o.tag } : {}),
         };
-        const c = await callApi<IssuedCredential>(o.api ?? defaultApiUrl(), 'POST', 'api/v1/devices', body);
+        const c = await callApi<IssuedCredential>(
+          o.api ?? defaultApiUrl(),
+          'POST',
+          'api/v1/devices',
+          body,
+          withKey(o),
+        );
         if (o.json) console.log(JSON.stringify(c, null, 2));
         else printCredential(c, `Provisioned ${c.deviceId} (${o.class}, site ${o.site}).`);
       },
@@ -56,9 +65,16 @@ export function registerDevicesCommands(program: Command): void {
     .description('issue a new MQTT password for a device (the old one stops working) and print it')
     .option(...apiOption)
     .option('--json', 'print the API response as JSON')
-    .action(async (deviceId: string, o: { api?: string; json?: boolean }) => {
+    .option(...apiKeyOption)
+    .action(async (deviceId: string, o: { api?: string; apiKey?: string; json?: boolean }) => {
       const path = `api/v1/devices/${encodeURIComponent(deviceId)}/credentials:rotate`;
-      const c = await callApi<IssuedCredential>(o.api ?? defaultApiUrl(), 'POST', path);
+      const c = await callApi<IssuedCredential>(
+        o.api ?? defaultApiUrl(),
+        'POST',
+        path,
+        undefined,
+        withKey(o),
+      );
       if (o.json) console.log(JSON.stringify(c, null, 2));
       else printCredential(c, `Rotated the MQTT password of ${c.deviceId}.`);
     });
@@ -68,12 +84,15 @@ export function registerDevicesCommands(program: Command): void {
     .description('revoke the MQTT credential of a device: it can no longer connect')
     .option(...apiOption)
     .option('--json', 'print the API response as JSON')
-    .action(async (deviceId: string, o: { api?: string; json?: boolean }) => {
+    .option(...apiKeyOption)
+    .action(async (deviceId: string, o: { api?: string; apiKey?: string; json?: boolean }) => {
       const path = `api/v1/devices/${encodeURIComponent(deviceId)}/credentials`;
       const s = await callApi<{ deviceId: string; revokedAt: string }>(
         o.api ?? defaultApiUrl(),
         'DELETE',
         path,
+        undefined,
+        withKey(o),
       );
       if (o.json) console.log(JSON.stringify(s, null, 2));
       else console.log(`Revoked the MQTT credential of ${s.deviceId} (at ${s.revokedAt}).`);

@@ -46,6 +46,7 @@ export function registerTelemetryCommands(program: Command): void {
     .option('--log', 'bar lengths on a logarithmic scale (tails stay visible)')
     .option('--width <columns>', 'columns of the longest bar', '40')
     .option('--api <url>', 'fleet API base URL (default: FLEET_API_URL or http://127.0.0.1:$HTTP_PORT)')
+    .option('--api-key <key>', 'credential (default: HF_API_KEY or the config file)')
     .option('--json', 'print the API response as JSON')
     .action(
       async (o: {
@@ -56,6 +57,7 @@ export function registerTelemetryCommands(program: Command): void {
         log?: boolean;
         width: string;
         api?: string;
+        apiKey?: string;
         json?: boolean;
       }) => {
         const to = new Date();
@@ -70,6 +72,8 @@ export function registerTelemetryCommands(program: Command): void {
           o.api ?? defaultApiUrl(),
           'GET',
           `api/v1/telemetry/latency-histogram?${params.toString()}`,
+          undefined,
+          o.apiKey ? { apiKey: o.apiKey } : {},
         );
         if (o.json) return void console.log(JSON.stringify(h, null, 2));
         const budget = o.budget === undefined ? undefined : Number(o.budget);

@@ -13,6 +13,7 @@ import { IDENTITY_MIGRATION_SET } from '../../../device-gateway/src/identity';
 import { OPERATOR_AUTH_MIGRATION_SET } from '../../../fleet-api/src/auth/operator-auth.migrations';
 import { AUDIT_MIGRATION_SET } from '../../../fleet-api/src/audit/audit.migrations';
 import { IDEMPOTENCY_MIGRATION_SET } from '../../../fleet-api/src/http/idempotency.migrations';
+import { BOARDS_MIGRATION_SET } from '../../../fleet-api/src/boards/boards.migrations';
 
 /** Every schema Hyperfleet owns, in dependency order; each set is safe to run twice. */
 export async function runAllMigrations(
@@ -29,6 +30,7 @@ export async function runAllMigrations(
     OPERATOR_AUTH_MIGRATION_SET,
     IDEMPOTENCY_MIGRATION_SET,
     AUDIT_MIGRATION_SET,
+    BOARDS_MIGRATION_SET,
   ]) {
     const report = await runMigrations(pool, set);
     for (const m of report.applied) say(`applied ${set.name} #${m.version} ${m.name}`);

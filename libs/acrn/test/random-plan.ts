@@ -46,7 +46,7 @@ export function randomPlan(rand: () => number, board: Board): PartitionPlan {
   const nPre = kind === 'shared' ? 0 : 1 + Math.floor(rand() * 2);
   let preRt = false;
   for (let i = 0; i < nPre; i++) {
-    const rt = !preRt && chance(0.5);
+    const rt: boolean = !preRt && chance(0.5);
     preRt ||= rt;
     vms.push({
       id: id++,
@@ -84,10 +84,10 @@ export function randomPlan(rand: () => number, board: Board): PartitionPlan {
       },
       priority: pick(PRIORITIES),
     });
-    const nPost = Math.floor(rand() * 4);
     const shared = board.pcpus
       .map((p) => p.id)
       .filter((p) => !vms.some((v) => v.cpuAffinity?.some((a) => a.pcpuId === p)));
+    const nPost = shared.length === 0 ? 0 : Math.floor(rand() * 4);
     for (let i = 0; i < nPost; i++) {
       const rt = !preRt && chance(0.3);
       const count = 1 + Math.floor(rand() * 2);

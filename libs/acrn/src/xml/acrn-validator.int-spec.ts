@@ -5,6 +5,8 @@ import { acrnBoards, acrnSamples, readTestData } from '../../test/acrn-samples';
 import { findAcrnPython, runAcrnValidator, type AcrnVerdict } from '../../test/acrn-validator';
 import { randomValidPlans } from '../../test/random-plan';
 import type { Board } from '../board/board';
+import type { PartitionPlan } from '../scenario/plan';
+import { modifyPlan } from '../testing/builders';
 import { ACRN_CHECKS, type AcrnCheck } from '../validation/rules';
 import { validatePartitionPlan } from '../validation/validate';
 import { parseBoardXml } from './board-xml';
@@ -67,6 +69,47 @@ describeWithPython("ACRN's validator on Hyperfleet's exports", () => {
         sample: sample.id,
         syntax: original.syntax.map((s) => s.message),
         checks: checkSet(original),
+      });
+    });
+  });
+
+  it('rejects an element on a VM kind config.xsd does not allow, as Hyperfleet does', () => {
+    const sample = acrnSamples().find((s) => s.id === 'generic_board/hybrid.xml')!;
+    const boardSample = acrnBoards().find((b) => b.board === sample.board)!;
+    const parsed = parseBoardXml(boardSample.xml);
+    const imported = importScenarioXml(sample.xml);
+    if (!parsed.ok || !imported.ok) throw new Error('sample does not import');
+    const byLoadOrder = (p: PartitionPlan, loadOrder: string) =>
+      p.vms.find((vm) => vm.loadOrder === loadOrder)!;
+    const mutations: Array<[string, (p: PartitionPlan) => void]> = [
+      [
+        'cpu_affinity',
+        (p) => (byLoadOrder(p, 'SERVICE_VM').cpuAffinity = [{ pcpuId: 0, realTimeVcpu: false }]),
+      ],
+      ['io_completion_polling', (p) => (byLoadOrder(p, 'SERVICE_VM').ioCompletionPolling = true)],
+      ['virtual_cat_support', (p) => (byLoadOrder(p, 'SERVICE_VM').virtualCatSupport = true)],
+      [
+        'nested_virtualization_support',
+        (p) => (byLoadOrder(p, 'POST_LAUNCHED_VM').nestedVirtualization = true),
+      ],
+      ['mmio_resources', (p) => (byLoadOrder(p, 'POST_LAUNCHED_VM').mmioResources.tpm2 = true)],
+      ['virtio_devices', (p) => byLoadOrder(p, 'PRE_LAUNCHED_VM').virtioDevices.block.push('/disk.img')],
+    ];
+    const files = mutations.map(([element, change]) => {
+      const plan = modifyPlan(imported.value, change);
+      expect({ element, ours: validatePartitionPlan(plan, parsed.value).map((v) => v.code) }).toEqual({
+        element,
+        ours: expect.arrayContaining(['VM_ELEMENT_NOT_APPLICABLE']),
+      });
+      const file = join(dir, `wrong-kind-${element}.xml`);
+      writeFileSync(file, exportScenarioXml(plan));
+      return file;
+    });
+    const verdicts = runAcrnValidator(python!, boardSample.path, files);
+    mutations.forEach(([element], i) => {
+      expect({ element, acrn: verdicts[i].syntax.map((s) => s.message).join('\n') }).toEqual({
+        element,
+        acrn: expect.stringMatching(new RegExp(`Unexpected child with tag '${element}'`)),
       });
     });
   });

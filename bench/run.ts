@@ -4,6 +4,8 @@ const benches: Record<string, (seconds: number) => Promise<void>> = {
   'event-store': eventStoreBench,
   ingest: (seconds) => import('./ingest.bench').then((m) => m.ingestBench(seconds)),
   projections: (seconds) => import('./projections.bench').then((m) => m.projectionsBench(seconds)),
+  releases: () => import('./releases').then((m) => m.releasesBench()),
+  commands: (seconds) => import('./commands').then((m) => m.commandsBench(seconds)),
 };
 
 async function main() {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, HttpCode, Injectable, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Injectable, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import type { Pool } from 'pg';
 import type { CommandName } from '@hyperfleet/contracts';
 import { DeviceCommandStore } from '@hyperfleet/device-commands';
+import { PG_POOL } from '@hyperfleet/platform';
 import { CurrentActor, Requires, commandActor, type Actor } from '../auth/auth.types';
 import { openApiSchema, problemSchema } from '../devices/devices.schemas';
 import { DeviceFilterResolver } from '../fleet/device-filter';
@@ -49,6 +51,7 @@ export class BulkCommandsService {
     private readonly resolver: DeviceFilterResolver,
     private readonly dispatcher: BulkCommandDispatcher,
     private readonly commands: DeviceCommandsService,
+    @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 
   /** Resolves the filter, records one queued command per device under one batch, and wakes the dispatcher. */
@@ -91,7 +94,14 @@ export class BulkCommandsService {
   async get(batchId: string): Promise<BulkView> {
     const b = await this.store.getBatch(batchId);
     if (!b) throw batchNotFound(batchId);
-    const counts: StatusCounts = { ...emptyCounts(), ...(await this.store.batchCounts(batchId)) };
+    const [statusCounts, undecided] = await Promise.all([
+      this.store.batchCounts(batchId),
+      this.pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM hf.commands WHERE batch_id = $1 AND status = 'queued' AND decided_at IS NULL`,
+        [batchId],
+      ),
+    ]);
+    const counts: StatusCounts = { ...emptyCounts(), ...statusCounts };
     const final = FINAL_STATUSES.reduce((n, s) => n + counts[s], 0);
     return {
       batchId: b.batchId,
@@ -101,6 +111,7 @@ export class BulkCommandsService {
       total: b.total,
       counts,
       done: final >= b.total,
+      undecided: Number(undecided.rows[0]?.n ?? 0),
       createdAt: b.createdAt,
       actor: (b.actor ?? null) as Record<string, unknown> | null,
       links: links(b.batchId),

@@ -52,7 +52,12 @@ export interface CommandsRig {
 
 export interface CommandsRigOptions {
   readonly databaseUrl: string;
-  readonly gateway?: Partial<GatewayOptions>;
+  /** Gateway tunables; false: no gateway and no broker (registry-only benches). */
+  readonly gateway?: Partial<GatewayOptions> | false;
+  /** An external broker (e.g. a bench's own Mosquitto); default: the embedded aedes broker. */
+  readonly mqttUrl?: string;
+  /** More environment for loadConfig (DB_POOL_SIZE, …). */
+  readonly env?: Record<string, string>;
   readonly logLevels?: LogLevel[];
   /** Run the projector in the app (default true): GET /api/v1/devices/{id} and filters need it. */
   readonly projector?: boolean;
@@ -70,13 +75,19 @@ const BOOTSTRAP_ACTOR: Actor = {
 
 export async function startCommandsRig(o: CommandsRigOptions): Promise<CommandsRig> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-commands-'));
+  const withGateway = o.gateway !== false;
   const config = loadConfig({
     DATABASE_URL: o.databaseUrl,
-    EMBEDDED_MQTT_PORT: String(await freePort()),
+    ...(withGateway
+      ? o.mqttUrl
+        ? { MQTT_URL: o.mqttUrl }
+        : { EMBEDDED_MQTT_PORT: String(await freePort()) }
+      : {}),
     HF_DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
+    ...o.env,
   });
-  const infra = await startInfrastructure(config, { needsMqtt: true });
+  const infra = await startInfrastructure(config, { needsMqtt: withGateway });
   let app: INestApplication | null = null;
   const close = async () => {
     await app?.close();
@@ -91,11 +102,15 @@ export async function startCommandsRig(o: CommandsRigOptions): Promise<CommandsR
           PlatformModule.forRoot(infra),
           CqrsModule.forRoot(),
           DomainModule.forRoot({ eventStore: { useExisting: EVENT_STORE } }),
-          DeviceGatewayModule.forRoot({
-            sharedGroup: `hf-cmd-${randomUUID().slice(0, 8)}`,
-            instanceId: 'gw-commands',
-            ...o.gateway,
-          }),
+          ...(o.gateway === false
+            ? []
+            : [
+                DeviceGatewayModule.forRoot({
+                  sharedGroup: `hf-cmd-${randomUUID().slice(0, 8)}`,
+                  instanceId: 'gw-commands',
+                  ...o.gateway,
+                }),
+              ]),
           ...(o.projector === false ? [] : [ProjectorModule]),
           FleetApiModule,
         ],

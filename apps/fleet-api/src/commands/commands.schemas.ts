@@ -234,6 +234,9 @@ export const bulkViewSchema = z.object({
   total: z.number(),
   counts: countsSchema,
   done: z.boolean().describe('Every device command is final'),
+  undecided: z
+    .number()
+    .describe('Queued commands the dispatcher has not put to the domain yet (0: fanned out)'),
   createdAt: z.string(),
   actor: z.record(z.string(), z.unknown()).nullable(),
   links: z.object({ self: z.string(), commands: z.string() }),

@@ -20,6 +20,9 @@ import {
 } from './commands.schemas';
 import { planAction, type ActionArgs } from './device-actions';
 
+/** How often long-polling requests look for final commands (one query for all of them). */
+export const WAIT_TICK_MS = 15;
+
 export const commandLink = (commandId: string) => `/api/v1/commands/${encodeURIComponent(commandId)}`;
 
 const iso = (d: Date | string | null | undefined): string | null =>
@@ -162,20 +165,60 @@ export class DeviceCommandsService {
     return toCommandView(v);
   }
 
-  /** Waits (polling the store) until the command is final or `waitMs` passed; the latest view either way. */
+  /** Waits until the command is final or `waitMs` passed; the latest view either way. */
   async waitFor(actor: Actor, commandId: string, waitMs: number): Promise<CommandView> {
-    const deadline = Date.now() + waitMs;
-    let view = await this.get(actor, commandId);
-    let pause = 10;
-    while (!FINAL_STATUSES.includes(view.status) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(1, deadline - Date.now()))));
-      // Quick at first (a device answers in milliseconds), then gentler on the database.
-      pause = Math.min(250, pause * 2);
-      const v = await this.store.get(commandId);
-      if (!v) throw commandNotFound(commandId);
-      view = toCommandView(v);
+    const view = await this.get(actor, commandId);
+    if (FINAL_STATUSES.includes(view.status) || waitMs <= 0) return view;
+    await this.whenFinal(commandId, waitMs);
+    const v = await this.store.get(commandId);
+    if (!v) throw commandNotFound(commandId);
+    return toCommandView(v);
+  }
+
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private polling = false;
+
+  /**
+   * Resolves when the command is final, or after `ms`. Every waiting request shares one poll of the
+   * table (one query per tick for all of them), so long-polls stay cheap and quick.
+   */
+  private whenFinal(commandId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(commandId);
+      if (!set) this.waiters.set(commandId, (set = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        const s = this.waiters.get(commandId);
+        s?.delete(done);
+        if (s && !s.size) this.waiters.delete(commandId);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      set.add(done);
+      if (!this.polling) void this.pollFinal();
+    });
+  }
+
+  private async pollFinal(): Promise<void> {
+    this.polling = true;
+    try {
+      while (this.waiters.size) {
+        await new Promise((r) => setTimeout(r, WAIT_TICK_MS));
+        const ids = [...this.waiters.keys()];
+        if (!ids.length) break;
+        try {
+          const { rows } = await this.pool.query<{ command_id: string }>(
+            `SELECT command_id FROM hf.commands WHERE command_id = ANY($1::text[]) AND status = ANY($2::text[])`,
+            [ids, FINAL_STATUSES],
+          );
+          for (const r of rows) for (const done of [...(this.waiters.get(r.command_id) ?? [])]) done();
+        } catch (err) {
+          this.log.warn(`waiting for commands: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      this.polling = false;
     }
-    return view;
   }
 
   async list(

@@ -13,6 +13,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../http/api-error';
 import { bearerCredential, credentialShape, REQUEST_ID_PATTERN } from './api-key-format';
 import { ApiKeyService } from './api-keys.service';
+import { openApiPath, PUBLIC_PATHS } from './auth.openapi';
 import {
   PUBLIC_ROUTE,
   REQUIRED_PERMISSION,
@@ -181,7 +182,9 @@ export class RouteDeclarations implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    const missing = this.all().filter((r) => !r.public && !r.permission);
+    const routes = this.all();
+    for (const r of routes) if (r.public) PUBLIC_PATHS.add(openApiPath(r.path));
+    const missing = routes.filter((r) => !r.public && !r.permission);
     if (missing.length) {
       throw new Error(
         `Routes without @Requires(...) or @Public(): ${missing.map((r) => `${r.controller}.${r.handler} (${r.path})`).join(', ')}`,

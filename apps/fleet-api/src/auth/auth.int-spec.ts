@@ -10,8 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, type KeyLike } from 'jose';
 import type { Pool } from 'pg';
 import { PG_POOL } from '@hyperfleet/platform';
+import { Command } from 'commander';
+import { registerKeysCommands } from '../../../fleetctl/src/commands/keys';
 import { startFleetApi, type ApiHarness, type Body } from '../../test/api-harness';
 import { RouteDeclarations } from './auth.guard';
+import { openApiPath as toOpenApiPath } from './auth.openapi';
 import { ROLES, roleAllows, type Permission, type Role } from './auth.types';
 
 const ISSUER = 'https://idp.test/realms/hyperfleet';
@@ -23,13 +26,6 @@ interface Operation {
   readonly path: string;
   readonly security: boolean;
 }
-
-/** `/api/v1/devices/:id/credentials\\:rotate` → `/api/v1/devices/{id}/credentials:rotate`. */
-const toOpenApiPath = (nestPath: string) =>
-  nestPath
-    .split('\\:')
-    .map((part) => part.replace(/:([A-Za-z0-9_]+)/g, '{$1}'))
-    .join(':');
 
 async function eventually<T>(ms: number, probe: () => Promise<T | undefined>, what: string): Promise<T> {
   const deadline = Date.now() + ms;
@@ -159,7 +155,13 @@ describe('operator API authentication and authorisation (HTTP, PostgreSQL, a loc
           security: !r.public,
         });
       }
-      expect(routes.filter((r) => r.public).map((r) => r.path)).toEqual(['/health']);
+      // A new public route must be a decision: add it here on purpose.
+      expect(
+        routes
+          .filter((r) => r.public)
+          .map((r) => `${r.method} ${r.path}`)
+          .sort(),
+      ).toEqual(['GET /health', 'GET /api/v1/artifact-downloads/:sha256'].sort());
     });
 
     it('role × route: 401 without a credential, 403 PERMISSION_DENIED exactly where the role lacks the permission', async () => {
@@ -405,6 +407,83 @@ describe('operator API authentication and authorisation (HTTP, PostgreSQL, a loc
         scope: { sites: ['depot-1'], deviceClasses: ['vehicle'] },
       });
       expect(inside.status).toBe(201);
+    });
+  });
+
+  describe('fleetctl keys', () => {
+    /** fleetctl in this process, against the API over HTTP: its output and exit code. */
+    const fleetctl = async (args: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const log = jest.spyOn(console, 'log').mockImplementation((l?: unknown) => void out.push(String(l)));
+      const error = jest
+        .spyOn(console, 'error')
+        .mockImplementation((l?: unknown) => void err.push(String(l)));
+      const env = { HF_API_KEY: process.env.HF_API_KEY, FLEETCTL_CONFIG: process.env.FLEETCTL_CONFIG };
+      delete process.env.HF_API_KEY;
+      process.env.FLEETCTL_CONFIG = path.join(h.dataDir, 'no-fleetctl.json');
+      const before = process.exitCode;
+      process.exitCode = 0;
+      try {
+        const program = new Command().exitOverride();
+        registerKeysCommands(program);
+        await program.parseAsync([...args, '--api', h.base], { from: 'user' });
+        return { out: out.join('\n'), err: err.join('\n'), code: process.exitCode ?? 0 };
+      } finally {
+        process.exitCode = before;
+        Object.assign(process.env, env);
+        if (env.HF_API_KEY === undefined) delete process.env.HF_API_KEY;
+        if (env.FLEETCTL_CONFIG === undefined) delete process.env.FLEETCTL_CONFIG;
+        log.mockRestore();
+        error.mockRestore();
+      }
+    };
+
+    it('create (shown once), list, revoke; exit 0, and a one-line reason with a hint otherwise', async () => {
+      const admin = ['--api-key', h.adminKey!];
+      const created = await fleetctl([
+        'keys',
+        'create',
+        'nightly-export',
+        '--role',
+        'viewer',
+        '--site',
+        'depot-1',
+        '--expires-in-days',
+        '7',
+        '--json',
+        ...admin,
+      ]);
+      expect(created.code).toBe(0);
+      const { key, apiKey } = JSON.parse(created.out) as { key: string; apiKey: Body };
+      expect(apiKey).toMatchObject({ name: 'nightly-export', role: 'viewer', scope: { sites: ['depot-1'] } });
+      expect((await as(key, 'GET', '/api/v1/devices')).status).toBe(200);
+
+      const plain = await fleetctl(['keys', 'create', 'plain', '--role', 'operator', ...admin]);
+      expect(plain.code).toBe(0);
+      expect(plain.out).toMatch(/^hf_[a-z0-9]+_\S+$/);
+      expect(plain.err).toContain('shown only now');
+
+      const list = await fleetctl(['keys', 'list', ...admin]);
+      expect(list.code).toBe(0);
+      expect(list.out).toMatch(
+        new RegExp(`${apiKey.id}\\s+nightly-export\\s+viewer\\s+active\\s+sites depot-1`),
+      );
+
+      const denied = await fleetctl(['keys', 'revoke', apiKey.id, '--api-key', key]);
+      expect(denied.code).not.toBe(0);
+      expect(denied.err).toMatch(/^fleetctl: PERMISSION_DENIED: .*role/);
+      const anonymous = await fleetctl(['keys', 'list']);
+      expect(anonymous.code).not.toBe(0);
+      expect(anonymous.err).toMatch(/UNAUTHENTICATED.*HF_API_KEY/);
+      const badRole = await fleetctl(['keys', 'create', 'x', '--role', 'root', ...admin]);
+      expect(badRole.code).not.toBe(0);
+      expect(badRole.err).toMatch(/--role must be one of/);
+
+      const revoked = await fleetctl(['keys', 'revoke', apiKey.id, ...admin]);
+      expect(revoked.code).toBe(0);
+      expect(revoked.out).toContain(`revoked API key ${apiKey.id}`);
+      expect((await as(key, 'GET', '/api/v1/devices')).body.code).toBe('CREDENTIAL_REVOKED');
     });
   });
 

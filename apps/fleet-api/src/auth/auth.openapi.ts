@@ -2,8 +2,19 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import { problemSchema, openApiSchema } from '../devices/devices.schemas';
 
 export const BEARER_SCHEME = 'bearer';
-/** Paths that need no credential (the OpenAPI document itself is not in the document). */
-export const PUBLIC_PATHS: readonly string[] = ['/health'];
+/**
+ * OpenAPI paths of the @Public routes (`/health`, signed artefact downloads), filled by RouteDeclarations
+ * at startup, before the document is first built. The OpenAPI document itself is not in the document.
+ */
+export const PUBLIC_PATHS = new Set<string>(['/health']);
+
+/** `/api/v1/devices/:id/credentials\\:rotate` → `/api/v1/devices/{id}/credentials:rotate`. */
+export function openApiPath(nestPath: string): string {
+  return nestPath
+    .split('\\:')
+    .map((part) => part.replace(/:([A-Za-z0-9_]+)/g, '{$1}'))
+    .join(':');
+}
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 
@@ -23,7 +34,7 @@ export function withBearerAuth(document: OpenAPIObject): OpenAPIObject {
   };
   const problem = { 'application/json': { schema: openApiSchema(problemSchema) } };
   for (const [path, item] of Object.entries(document.paths ?? {})) {
-    if (PUBLIC_PATHS.includes(path)) continue;
+    if (PUBLIC_PATHS.has(path)) continue;
     for (const method of METHODS) {
       const op = item[method];
       if (!op) continue;

@@ -11,8 +11,9 @@ export function explicitPcpus(vm: VmConfig): number[] {
 }
 
 /**
- * cpu_affinity.py: an explicit Service VM affinity wins; otherwise the Service VM gets every board pCPU
- * that no pre-launched VM names.
+ * cpu_affinity.py: the Service VM gets every board pCPU that no pre-launched VM names. ACRN 3.x's config.xsd
+ * rejects a Service VM cpu_affinity (VM_ELEMENT_NOT_APPLICABLE); if a plan has one anyway it is used, as
+ * ACRN 2.x did, so the other rules still judge something sensible.
  */
 export function serviceVmPcpus(plan: PartitionPlan, board: Board): number[] {
   const service = plan.vms.find((vm) => vm.loadOrder === 'SERVICE_VM');

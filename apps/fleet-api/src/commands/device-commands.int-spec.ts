@@ -5,6 +5,10 @@
  */
 import { BEHAVIOURS_OFF, Fleet, type DeviceSpec } from '@hyperfleet/fleet-sim';
 import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
+import { Command } from 'commander';
+import { registerDeviceCommandsCommands } from '../../../fleetctl/src/commands/device-commands';
+import { registerServiceVmCommands } from '../../../fleetctl/src/commands/service-vm';
+import { registerVmCommands } from '../../../fleetctl/src/commands/vm';
 import { startCommandsRig, type Body, type CommandsRig } from './commands-rig';
 
 jest.setTimeout(120_000);
@@ -289,6 +293,95 @@ describe('device commands over HTTP', () => {
     const noDevice = await rig.request('POST', '/api/v1/devices/nobody-here/service-vm:reboot');
     expect(noDevice.status).toBe(404);
     expect(noDevice.body.code).toMatch(/^(DEVICE_NOT_PROVISIONED|SERVICE_VM_NOT_FOUND)$/);
+  });
+
+  /** fleetctl in process: its verbs against this API, what it prints and the exit code it sets. */
+  async function fleetctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const program = new Command().exitOverride();
+    registerVmCommands(program);
+    registerServiceVmCommands(program);
+    registerDeviceCommandsCommands(program);
+    const out: string[] = [];
+    const err: string[] = [];
+    const log = jest
+      .spyOn(console, 'log')
+      .mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    const error = jest
+      .spyOn(console, 'error')
+      .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+    const write = jest
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
+    const key = rig.auth.authorization?.replace(/^Bearer /, '');
+    process.exitCode = undefined;
+    try {
+      const defaults = [
+        ...(args.includes('--api') ? [] : ['--api', rig.base]),
+        ...(key ? ['--api-key', key] : []),
+      ];
+      await program.parseAsync(['node', 'fleetctl', ...args, ...defaults]);
+      return { code: Number(process.exitCode ?? 0), out: out.join('\n'), err: err.join('') };
+    } finally {
+      process.exitCode = undefined;
+      log.mockRestore();
+      error.mockRestore();
+      write.mockRestore();
+    }
+  }
+
+  it('fleetctl: vm, commands show and commands bulk, with exit codes a pipeline can use', async () => {
+    await until('the VM started', async () => (await vmOf(dev.deviceId, rtVm))?.state === 'started', 60_000);
+    await until('no reset pending', async () => (await vmOf(dev.deviceId, rtVm))?.pendingOperation === null);
+
+    const reset = await fleetctl('vm', 'reset', dev.deviceId, rtVm, '--wait', '--timeout', '30s', '--json');
+    expect(reset.code).toBe(0);
+    const view = JSON.parse(reset.out) as Body;
+    expect(view).toMatchObject({ name: 'restart-vm', status: 'succeeded', deviceId: dev.deviceId });
+
+    const show = await fleetctl('commands', 'show', view.commandId);
+    expect(show.code).toBe(0);
+    expect(show.out).toContain(`restart-vm ${rtVm} on ${dev.deviceId}: succeeded`);
+
+    await until('the VM started again', async () => (await vmOf(dev.deviceId, rtVm))?.state === 'started');
+    const refused = await fleetctl('vm', 'start', dev.deviceId, rtVm);
+    expect(refused.code).toBe(2);
+    expect(refused.err.trim().split('\n')).toHaveLength(1);
+    expect(refused.err).toContain('RTVM_NOT_STOPPED');
+
+    const bulk = await fleetctl(
+      'commands',
+      'bulk',
+      'service-vm.reboot',
+      '--device',
+      dev.deviceId,
+      '--wait',
+      '--timeout',
+      '60s',
+    );
+    expect(bulk.code).toBe(0);
+    expect(bulk.err).toMatch(/bulk service-vm\.reboot \w+ {2}\d+\/1 final/);
+    expect(bulk.out).toContain('1/1 final  succeeded 1');
+
+    const list = await fleetctl(
+      'commands',
+      'list',
+      '--device',
+      dev.deviceId,
+      '--status',
+      'succeeded',
+      '--json',
+    );
+    expect(JSON.parse(list.out).items.length).toBeGreaterThanOrEqual(2);
+
+    const usage = await fleetctl('commands', 'bulk', 'rt-vm.explode', '--device', dev.deviceId);
+    expect(usage.code).toBe(1);
+    expect(usage.err).toContain('unknown action');
+    const invalid = await fleetctl('vm', 'budget', dev.deviceId, rtVm, 'lots');
+    expect(invalid.code).toBe(1);
+    const unreachable = await fleetctl('service-vm', 'reboot', dev.deviceId, '--api', 'http://127.0.0.1:9');
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.err).toContain('cannot reach the fleet API');
+    await fleet.ready(30_000);
   });
 
   it('?wait returns at the timeout with the current status when the command is not final', async () => {

@@ -5,6 +5,7 @@ const benches: Record<string, (seconds: number) => Promise<void>> = {
   ingest: (seconds) => import('./ingest.bench').then((m) => m.ingestBench(seconds)),
   projections: (seconds) => import('./projections.bench').then((m) => m.projectionsBench(seconds)),
   releases: () => import('./releases').then((m) => m.releasesBench()),
+  releases: () => import('./releases').then((m) => m.releasesBench()),
   commands: (seconds) => import('./commands').then((m) => m.commandsBench(seconds)),
 };
 

@@ -39,6 +39,7 @@ export * from './partition-plan/partition-plan.aggregate';
 export * from './partition-plan/partition-plan.handlers';
 
 export * from './release';
+export * from './event-schemas/event-schemas';
 
 export * from './domain.module';
 export * from './testing';

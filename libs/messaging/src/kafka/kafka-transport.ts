@@ -36,7 +36,7 @@ export interface KafkaTransportOptions {
 }
 
 const DAY = 24 * 3600_000;
-const DEFAULT_RETENTION: Record<Channel, number> = {
+export const DEFAULT_RETENTION: Record<Channel, number> = {
   'device-events': 30 * DAY,
   telemetry: 2 * DAY,
   'dead-letters': 30 * DAY,

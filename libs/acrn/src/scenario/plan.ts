@@ -113,6 +113,11 @@ export const keptXmlSchema = z.strictObject({
 });
 export type KeptXml = z.infer<typeof keptXmlSchema>;
 
+/** Most kept elements in one plan; ACRN's samples have about 50. Bounds the work a hostile file causes. */
+export const MAX_KEPT_ELEMENTS = 2000;
+/** Most VMs in a plan: far above any ACRN board (CONFIG_MAX_VM_NUM is 16 by default), a hostile-input bound. */
+export const MAX_VMS = 256;
+
 export const hypervisorSettingsSchema = z.strictObject({
   buildType: z.enum(BUILD_TYPES).default('release'),
   /** Host serial device for the hypervisor console, or `None`. */
@@ -237,7 +242,7 @@ export const vmConfigSchema = z.strictObject({
     .prefault({}),
   virtioDevices: virtioDevicesSchema.prefault({}),
   /** Elements of this VM the model does not read, written back in place on export. */
-  kept: z.array(keptXmlSchema).optional(),
+  kept: z.array(keptXmlSchema).max(MAX_KEPT_ELEMENTS).optional(),
 });
 export type VmConfig = z.infer<typeof vmConfigSchema>;
 export type VmConfigInput = z.input<typeof vmConfigSchema>;
@@ -249,9 +254,9 @@ export const partitionPlanSchema = z.strictObject({
   scenario: z.string().min(1),
   kind: z.enum(SCENARIO_KINDS),
   hv: hypervisorSettingsSchema.prefault({}),
-  vms: z.array(vmConfigSchema).min(1),
+  vms: z.array(vmConfigSchema).min(1).max(MAX_VMS),
   /** Elements outside the VMs the model does not read (hv/MEMORY, MISC_CFG, log levels, …). */
-  kept: z.array(keptXmlSchema).optional(),
+  kept: z.array(keptXmlSchema).max(MAX_KEPT_ELEMENTS).optional(),
 });
 export type PartitionPlan = z.infer<typeof partitionPlanSchema>;
 export type PartitionPlanInput = z.input<typeof partitionPlanSchema>;

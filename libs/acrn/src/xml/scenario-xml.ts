@@ -2,6 +2,7 @@ import type { Board } from '../board/board';
 import type { ParseResult } from '../parse-result';
 import {
   deriveScenarioKind,
+  MAX_KEPT_ELEMENTS,
   NO_COMPANION_VMID,
   parsePartitionPlan,
   toHex,
@@ -235,10 +236,17 @@ function modelledDocument(plan: PartitionPlan): XmlNode {
 
 // --- kept elements: paths and anchors ---
 
-/** `name` or `name[n]` (1-based among same-named siblings) when the name repeats under the parent. */
-function label(parent: XmlNode, node: XmlNode): string {
-  const same = childNodes(parent).filter((c) => c.name === node.name);
-  return same.length > 1 ? `${node.name}[${same.indexOf(node) + 1}]` : node.name;
+/** Every child element of `parent` by its label, in one pass. */
+function labelled(parent: XmlNode): Array<[string, XmlNode]> {
+  const kids = childNodes(parent);
+  const counts = new Map<string, number>();
+  for (const kid of kids) counts.set(kid.name, (counts.get(kid.name) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  return kids.map((kid) => {
+    const n = (seen.get(kid.name) ?? 0) + 1;
+    seen.set(kid.name, n);
+    return [counts.get(kid.name)! > 1 ? `${kid.name}[${n}]` : kid.name, kid];
+  });
 }
 
 function find(parent: XmlNode, step: string): XmlNode | undefined {
@@ -391,15 +399,16 @@ function collectKept(
   out: KeptXml[],
 ): void {
   let anchor: string | null = null;
-  for (const kid of childNodes(node)) {
-    const name = label(node, kid);
+  const twins = new Map(exported ? labelled(exported) : []);
+  for (const [name, kid] of labelled(node)) {
     const sub = Object.prototype.hasOwnProperty.call(spec, kid.name) ? spec[kid.name] : undefined;
     if (sub === undefined) {
+      if (out.length > MAX_KEPT_ELEMENTS) return; // refused by the caller; stop serializing a flood
       out.push({ path, after: anchor, xml: serializeNode(kid) });
       anchor = name;
       continue;
     }
-    const twin = exported && find(exported, name);
+    const twin = twins.get(name);
     if (twin) {
       anchor = name;
     }
@@ -615,7 +624,18 @@ export function importScenarioXml(xml: string, options: ScenarioImportOptions = 
   // What the model does not read is kept, anchored against what an export of the model writes. The list
   // is then taken again from the export itself, so it comes in the order an export writes it and a
   // second import of the export gives the same plan.
-  const value = attachKept(plan.value, scenarioDocument(attachKept(plan.value, parsed.document)));
+  const first = attachKept(plan.value, parsed.document);
+  const count = (first.kept ?? []).length + first.vms.reduce((n, vm) => n + (vm.kept ?? []).length, 0);
+  if (count > MAX_KEPT_ELEMENTS) {
+    return {
+      ok: false,
+      code: 'SCENARIO_INVALID',
+      errors: [
+        `the scenario has ${count} elements the model does not read; at most ${MAX_KEPT_ELEMENTS} are kept (ACRN's samples have about 50)`,
+      ],
+    };
+  }
+  const value = attachKept(plan.value, scenarioDocument(first));
   const kept: KeptElement[] = [
     ...(value.kept ?? []).map((k) => ({ path: keptPath('/acrn-config', k), xml: k.xml })),
     ...value.vms.flatMap((vm) =>

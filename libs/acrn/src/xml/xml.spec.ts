@@ -124,6 +124,22 @@ describe('hostile and malformed XML', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it.each([
+    ['99 000 unmodelled elements', withRoot('<x/>'.repeat(99_000))],
+    [
+      '99 000 unmodelled elements in one VM',
+      valid.replace('<vm_type>RTVM</vm_type>', `<vm_type>RTVM</vm_type>${'<x/>'.repeat(99_000)}`),
+    ],
+    [
+      '20 000 VMs',
+      valid.replace('</acrn-config>', `${'<vm id="9"><name>x</name></vm>'.repeat(20_000)}</acrn-config>`),
+    ],
+  ])('refuses a scenario with %s quickly (SCENARIO_INVALID)', (_what, xml) => {
+    const started = Date.now();
+    expect(importScenarioXml(xml)).toMatchObject({ ok: false, code: 'SCENARIO_INVALID' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('reads __proto__ and constructor as ordinary element names and keeps them', () => {
     const xml = withRoot('<__proto__><polluted>y</polluted></__proto__><constructor>z</constructor>').replace(
       '<vm_type>RTVM</vm_type>',

@@ -202,11 +202,18 @@ describe('operator API authentication and authorisation (HTTP, PostgreSQL, a loc
       expect(checked).toBeGreaterThan(80);
     }, 120_000);
 
-    it('/health, /docs and /docs-json need no credential', async () => {
+    it('/health, /docs and /docs-json need no credential; Swagger UI takes and keeps the bearer credential', async () => {
       for (const url of ['/health', '/docs', '/docs-json']) {
         const res = await fetch(`${h.base}${url}`);
         expect({ url, status: res.status }).toEqual({ url, status: 200 });
       }
+      const init = await (await fetch(`${h.base}/docs/swagger-ui-init.js`)).text();
+      expect(init).toMatch(/"persistAuthorization":\s*true/);
+      const doc = (await h.get('/docs-json')).body;
+      expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+      expect(doc.paths['/health'].get.security).toBeUndefined();
+      expect(doc.paths['/api/v1/devices'].get.responses['401']).toBeDefined();
+      expect(doc.paths['/api/v1/devices'].get.responses['403']).toBeDefined();
     });
   });
 
@@ -325,6 +332,27 @@ describe('operator API authentication and authorisation (HTTP, PostgreSQL, a loc
       const cred = events.rows.find((e) => e.event_type === 'DeviceCredentialIssued')!;
       expect(cred.stream_id).toBe('device-credential-veh-req');
       expect(cred.metadata.deviceId).toBe('veh-req');
+
+      // Rotation and revocation are facts too, with who did them; revoking again is no new fact.
+      const op = await createKey({ name: 'credential-operator', role: 'operator' });
+      expect((await as(op.key, 'POST', '/api/v1/devices/veh-req/credentials:rotate')).status).toBe(200);
+      expect((await as(op.key, 'DELETE', '/api/v1/devices/veh-req/credentials')).status).toBe(200);
+      expect((await as(op.key, 'DELETE', '/api/v1/devices/veh-req/credentials')).status).toBe(200);
+      const facts = await sql(
+        `SELECT event_type, data, metadata FROM hf.events WHERE stream_id = 'device-credential-veh-req' ORDER BY stream_position`,
+      );
+      expect(facts.rows.map((e) => e.event_type)).toEqual([
+        'DeviceCredentialIssued',
+        'DeviceCredentialRotated',
+        'DeviceCredentialRevoked',
+      ]);
+      for (const e of facts.rows.slice(1)) {
+        expect(e.metadata).toMatchObject({
+          deviceId: 'veh-req',
+          actor: { subject: 'credential-operator', credentialKind: 'api-key', credentialId: op.apiKey.id },
+        });
+        expect(JSON.stringify(e.data)).not.toMatch(/password/i);
+      }
     });
   });
 

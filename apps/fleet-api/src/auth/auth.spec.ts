@@ -1,4 +1,4 @@
-import { errors } from 'jose';
+import { SignJWT, errors, exportSPKI, generateKeyPair } from 'jose';
 import type { JwtConfig } from '@hyperfleet/platform';
 import { loadConfig } from '@hyperfleet/platform';
 import { createKeyBody } from '../../../fleetctl/src/commands/keys';
@@ -13,7 +13,7 @@ import {
 } from './api-key-format';
 import { withBearerAuth } from './auth.openapi';
 import { ROLE_PERMISSIONS, roleAllows } from './auth.types';
-import { TokenKeysUnavailable, TokenRefused, explain } from './jwt-verifier';
+import { JwtVerifier, TokenKeysUnavailable, TokenRefused, explain } from './jwt-verifier';
 
 describe('API key format', () => {
   it('makes hf_<16 hex>_<43 base64url> keys with 256-bit secrets, each different', () => {
@@ -178,5 +178,41 @@ describe('fleetctl keys', () => {
     expect(credentialHint(401, 'hf_x')).toMatch(/expired or revoked/);
     expect(credentialHint(403, 'hf_x')).toMatch(/role/);
     expect(credentialHint(404, 'hf_x')).toBe('');
+  });
+});
+
+describe('JWT with a PEM public key (AUTH_JWT_PUBLIC_KEY)', () => {
+  it('verifies ES256 tokens against the key, with role and scope; refuses another key type', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const verifier = new JwtVerifier({
+      jwksUrl: null,
+      publicKeyPem: await exportSPKI(publicKey),
+      issuer: 'https://idp',
+      audience: 'hf',
+      algorithms: ['ES256', 'RS256'],
+      roleClaim: 'role',
+    });
+    const sign = (claims: Record<string, unknown>, alg = 'ES256', key = privateKey) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg })
+        .setIssuer('https://idp')
+        .setAudience('hf')
+        .setSubject('bob')
+        .setExpirationTime('1m')
+        .sign(key);
+    await expect(
+      verifier.verify(await sign({ role: 'operator', hf_device_classes: ['vehicle'] })),
+    ).resolves.toEqual({
+      subject: 'bob',
+      credentialId: 'https://idp|bob',
+      role: 'operator',
+      scope: { sites: null, deviceClasses: ['vehicle'] },
+    });
+    await expect(verifier.verify(await sign({ role: 'operator', hf_sites: [] }))).rejects.toThrow(/hf_sites/);
+    await expect(verifier.verify(await sign({}))).rejects.toThrow(/role claim/);
+    const rsa = await generateKeyPair('RS256');
+    await expect(
+      verifier.verify(await sign({ role: 'admin' }, 'RS256', rsa.privateKey)),
+    ).rejects.toBeInstanceOf(TokenRefused);
   });
 });

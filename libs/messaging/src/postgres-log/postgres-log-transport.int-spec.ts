@@ -6,6 +6,8 @@ import {
   runMigrations,
 } from '@hyperfleet/event-store';
 import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
+import { writeTelemetryLog } from '../telemetry-spool/telemetry-log';
+import { ProduceFaults } from '../transport/produce-faults';
 import { transportContract, type ContractFixture } from '../transport/transport.contract';
 import { MESSAGING_MIGRATION_SET } from './migrations';
 import { PostgresLogTransport } from './postgres-log-transport';
@@ -25,7 +27,32 @@ describe('PostgresLogTransport (real PostgreSQL)', () => {
     await notifier.start();
     const transport = new PostgresLogTransport({ pool, notifier, pollIntervalMs: 50 });
     await transport.start();
-    fx = { transport, store: new PostgresEventStore(pool), flushDeviceEvents: async () => undefined };
+    const faults = new ProduceFaults();
+    fx = {
+      transport,
+      store: new PostgresEventStore(pool),
+      flushDeviceEvents: async () => undefined,
+      // The gateway's write: a failed transaction is retried whole (the device redelivers).
+      writeTelemetry: async (records) => {
+        for (;;) {
+          const c = await pool.connect();
+          try {
+            await c.query('BEGIN');
+            faults.check(records);
+            await writeTelemetryLog(c, records);
+            await c.query('COMMIT');
+            return;
+          } catch (err) {
+            await c.query('ROLLBACK');
+            if (!/injected produce failure/.test((err as Error).message)) throw err;
+          } finally {
+            c.release();
+          }
+        }
+      },
+      flushTelemetry: async () => undefined,
+      faults,
+    };
   });
 
   afterAll(async () => {

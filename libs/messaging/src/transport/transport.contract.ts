@@ -5,12 +5,25 @@
 import { randomUUID } from 'node:crypto';
 import type { PostgresEventStore } from '@hyperfleet/event-store';
 import type { CloudEvent, Delivery, EventTransport, TransportRecord } from './event-transport';
+import type { ProduceFaults } from './produce-faults';
 
 export interface ContractFixture {
   readonly transport: EventTransport;
   readonly store: PostgresEventStore;
   /** Makes appended events reach the device-events channel (the outbox relay on Kafka). */
   flushDeviceEvents(): Promise<void>;
+  /**
+   * Commits telemetry the way the gateway does (hf.telemetry_log, in a transaction of its own);
+   * on PostgreSQL a failed write is retried whole, as a device redelivers an unacknowledged message.
+   */
+  writeTelemetry(records: readonly TransportRecord[]): Promise<void>;
+  /** Makes committed telemetry reach the telemetry channel (the telemetry relay on Kafka). */
+  flushTelemetry(): Promise<void>;
+  /**
+   * Where produces can fail on purpose: Kafka, the relays' publishes (both channels); PostgreSQL,
+   * the telemetry write (device events have no produce step there: the log is the channel).
+   */
+  readonly faults: ProduceFaults;
 }
 
 const telemetry = (key: string, seq: number, run: string): TransportRecord => ({
@@ -210,6 +223,59 @@ export function transportContract(name: string, fixture: () => ContractFixture):
       await sub.stop();
       expect(failures).toBe(2);
       expect([...new Set(handled)]).toEqual([0, 1, 2, 3]);
+    });
+
+    it('per-key order holds under injected produce failures: failed sends are retried, nothing overtakes them', async () => {
+      const { transport, store, faults, writeTelemetry, flushTelemetry, flushDeviceEvents } = fixture();
+      const run = randomUUID();
+      const keys = ['dev-fa', 'dev-fb', 'dev-fc', 'dev-fd'];
+      const failing = ['dev-fb', 'dev-fd'];
+      const before = faults.injected;
+      faults.arm(failing, 3);
+      const perKey = 40;
+      for (let i = 0; i < perKey; i += 10) {
+        const batch: TransportRecord[] = [];
+        for (let j = i; j < i + 10; j++) for (const k of keys) batch.push(telemetry(k, j, run));
+        await writeTelemetry(batch);
+      }
+      // Device events of a device whose sends fail (on Kafka; the PostgreSQL log has no send).
+      const device = `veh-${run.slice(0, 8)}-f`;
+      faults.arm([device], 2);
+      for (let n = 1; n <= 6; n++) {
+        await store.append(`hypervisor-${device}`, n === 1 ? 'no-stream' : n - 1, [
+          { type: 'RtVmLatencyReported', data: { n, run }, metadata: { deviceId: device } },
+        ]);
+      }
+      await flushTelemetry();
+      await flushDeviceEvents();
+      expect(faults.injected - before).toBeGreaterThanOrEqual(failing.length);
+      faults.arm([...failing, device], 0);
+
+      const got: Delivery[] = [];
+      const events: Delivery[] = [];
+      const subs = [
+        await transport.subscribe({
+          group: `faults-${run}`,
+          channel: 'telemetry',
+          handle: async (b) => void got.push(...b),
+        }),
+        await transport.subscribe({
+          group: `faults-events-${run}`,
+          channel: 'device-events',
+          handle: async (b) => void events.push(...b),
+        }),
+      ];
+      await Promise.all(subs.map((s) => s.waitUntilCaughtUp(60_000)));
+      await Promise.all(subs.map((s) => s.stop()));
+      const mine = got.filter((d) => d.event.data.run === run);
+      // Once each, in order, for every key: the failing ones and the ones sent beside them.
+      expect(new Set(mine.map((d) => d.event.id)).size).toBe(mine.length);
+      for (const [key, seqs] of perKeyInOrder(mine, run)) {
+        expect([key, seqs]).toEqual([key, Array.from({ length: perKey }, (_, i) => i)]);
+      }
+      expect(perKeyInOrder(mine, run).size).toBe(keys.length);
+      const deviceEvents = events.filter((d) => d.key === device);
+      expect(deviceEvents.map((d) => d.event.data.n)).toEqual([1, 2, 3, 4, 5, 6]);
     });
 
     it('a new group with fromBeginning: false starts at the head', async () => {

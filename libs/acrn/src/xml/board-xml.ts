@@ -124,6 +124,15 @@ function devicesFromLspci(textBlock: string | undefined): DeviceFound[] {
 
 /** Parses board XML into the board model; errors are sentences naming the path of each problem. */
 export function parseBoardXml(xml: string): ParseResult<Board> {
+  try {
+    return readBoard(xml);
+  } catch (e) {
+    // Nothing below should throw; if it does, the caller still gets a result, not a crash.
+    return { ok: false, code: 'BOARD_INVALID', errors: [`the board XML could not be read: ${String(e)}`] };
+  }
+}
+
+function readBoard(xml: string): ParseResult<Board> {
   const parsed = parseXml(xml);
   if (!parsed.ok) return { ok: false, code: parsed.code, errors: [parsed.error] };
   if (parsed.document.name !== 'acrn-config') {

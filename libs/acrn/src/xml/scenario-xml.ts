@@ -547,6 +547,15 @@ function emptyToUndefined(value: string | undefined): string | undefined {
  * follow config.xsd. Never throws: malformed or hostile XML is an error result with a code.
  */
 export function importScenarioXml(xml: string, options: ScenarioImportOptions = {}): ScenarioImport {
+  try {
+    return readScenario(xml, options);
+  } catch (e) {
+    // Nothing above should throw; if it does, the caller still gets a result, not a crash.
+    return { ok: false, code: 'SCENARIO_INVALID', errors: [`the scenario could not be read: ${String(e)}`] };
+  }
+}
+
+function readScenario(xml: string, options: ScenarioImportOptions): ScenarioImport {
   const parsed = parseXml(xml);
   if (!parsed.ok) return { ok: false, code: parsed.code, errors: [parsed.error] };
   if (parsed.document.name !== 'acrn-config') {

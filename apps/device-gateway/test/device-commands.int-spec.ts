@@ -2,36 +2,53 @@ import { randomUUID } from 'node:crypto';
 import { CommandBus } from '@nestjs/cqrs';
 import { commandTopic, encodeDeviceMessage } from '@hyperfleet/contracts';
 import { DeviceCommandStore } from '@hyperfleet/device-commands';
-import { RequestServiceVmReboot, StopRtVm } from '@hyperfleet/domain';
+import { StopRtVm } from '@hyperfleet/domain';
 import { PG_POOL } from '@hyperfleet/platform';
+import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
 import type { Pool } from 'pg';
+import { startCommandsRig, type CommandsRig } from '../../fleet-api/src/commands/commands-rig';
 import { DeviceEgress } from '../src/egress/device-egress';
-import { startGateway, TestAgent, uniqueId, type Harness } from './harness';
+import { TestAgent, uniqueId } from './harness';
 
 /**
  * Device commands tracked to the device's answer (hf.commands), over a real broker and database: what
- * the API records is sent under its id, an offline device gets it after its next birth, deadlines
- * expire or time out through the gateway's own sweeper, and acks the backend cannot place are answered.
+ * an operator asks over HTTP (the all-in-one's composition: API, gateway and projector in one app,
+ * requests with the bootstrap admin key) is sent under its id, an offline device gets it after its
+ * next birth, deadlines expire or time out through the gateway's own sweeper, and acks the backend
+ * cannot place are answered.
  */
 describe('device gateway: device commands tracked to the answer', () => {
-  let h: Harness;
-  let bus: CommandBus;
+  let db: TestDatabase;
+  let rig: CommandsRig;
   let store: DeviceCommandStore;
   const agents: TestAgent[] = [];
+  const passwords = new Map<string, string>();
 
   beforeAll(async () => {
-    h = await startGateway({ gateway: { commandSweepIntervalMs: 200 } });
-    bus = h.app.get(CommandBus);
-    store = h.app.get(DeviceCommandStore);
+    db = await createTestDatabase('hf_gw_commands');
+    rig = await startCommandsRig({ databaseUrl: db.url, gateway: { commandSweepIntervalMs: 200 } });
+    store = rig.app.get(DeviceCommandStore);
   });
 
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.close()));
-    await h.close();
+    await rig?.close();
+    await db?.drop();
   });
 
+  /** POST /api/v1/devices: the device and its MQTT credential. */
+  const provision = async (deviceId: string) =>
+    passwords.set(
+      deviceId,
+      await rig.provision({ deviceId, deviceClass: 'industrial-pc', site: 'test-site' }),
+    );
+
   const connect = async (deviceId: string, epoch: number) => {
-    const a = await h.agent(deviceId, { epoch });
+    const a = await TestAgent.connect(rig.mqttUrl, deviceId, {
+      username: deviceId,
+      password: passwords.get(deviceId),
+      epoch,
+    });
     agents.push(a);
     expect(await a.send('birth', a.birth())).toMatchObject({ status: 'accepted' });
     return a;
@@ -46,27 +63,19 @@ describe('device gateway: device commands tracked to the answer', () => {
     await a.close();
   };
 
-  /** What the API does: record the command queued, then run the domain command under its id. */
+  /** An operator's command over HTTP: 202 with the command id. */
   const operatorCommand = async (
     deviceId: string,
-    c: { name: 'stop-vm' | 'reboot'; args: Record<string, unknown> },
-    deliverInMs = 3600_000,
+    c: { name: 'stop-vm' | 'reboot'; body: Record<string, unknown> },
+    deliverWithinSeconds = 3600,
   ) => {
-    const commandId = randomUUID();
-    await store.record({
-      commandId,
-      deviceId,
-      name: c.name,
-      args: c.args,
-      deliverBy: new Date(Date.now() + deliverInMs),
-      actor: { subject: 'test-operator' },
+    const action = c.name === 'stop-vm' ? 'rt-vms/RT_VM0:stop' : 'service-vm:reboot';
+    const r = await rig.request('POST', `/api/v1/devices/${deviceId}/${action}`, {
+      ...c.body,
+      deliverWithinSeconds,
     });
-    await bus.execute(
-      c.name === 'stop-vm'
-        ? new StopRtVm({ deviceId, vmName: String(c.args.vmName) }, { commandId })
-        : new RequestServiceVmReboot({ deviceId, reason: String(c.args.reason) }, { commandId }),
-    );
-    return commandId;
+    expect({ status: r.status, body: r.body }).toMatchObject({ status: 202, body: { status: 'queued' } });
+    return String(r.body.commandId);
   };
 
   const eventually = async <T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000) => {
@@ -81,16 +90,17 @@ describe('device gateway: device commands tracked to the answer', () => {
 
   it('a command to an offline device is delivered on reconnect: queued → sent → acknowledged → succeeded', async () => {
     const deviceId = uniqueId('offline');
-    await h.provision(deviceId);
+    await provision(deviceId);
     await offline(await connect(deviceId, 1));
 
-    const commandId = await operatorCommand(deviceId, {
-      name: 'stop-vm',
-      args: { vmName: 'RT_VM0', force: false },
-    });
-    await h.app.get(DeviceEgress).waitUntilCaughtUp();
+    const commandId = await operatorCommand(deviceId, { name: 'stop-vm', body: { force: false } });
+    await rig.app.get(DeviceEgress).waitUntilCaughtUp();
     const queued = await store.get(commandId);
-    expect(queued).toMatchObject({ status: 'queued', sentAt: null, actor: { subject: 'test-operator' } });
+    expect(queued).toMatchObject({
+      status: 'queued',
+      sentAt: null,
+      actor: { subject: 'bootstrap-admin', credentialKind: 'api-key' },
+    });
     expect(queued?.decidedAt).not.toBeNull();
 
     const a = await connect(deviceId, 2);
@@ -123,15 +133,20 @@ describe('device gateway: device commands tracked to the answer', () => {
     const after = await store.get(commandId);
     expect(after).toMatchObject({ status: 'succeeded', completedAt: done?.completedAt });
     expect(after?.lateAck).toMatchObject({ outcome: 'done' });
+    expect((await rig.get(`/api/v1/commands/${commandId}`)).body).toMatchObject({
+      status: 'succeeded',
+      name: 'stop-vm',
+      args: { vmName: 'RT_VM0', force: false },
+    });
   });
 
   it('a command to an online device goes at once; one never answered times out through the sweeper', async () => {
     const deviceId = uniqueId('silent');
-    await h.provision(deviceId);
+    await provision(deviceId);
     const a = await connect(deviceId, 1);
     const commandId = await operatorCommand(deviceId, {
       name: 'reboot',
-      args: { reason: 'test', graceSeconds: 5 },
+      body: { reason: 'test', graceSeconds: 5 },
     });
     const cmd = await a.waitFor('cmd/reboot', (m) => m.topic === commandTopic(deviceId, 'reboot'));
     expect(cmd.body).toMatchObject({ commandId, args: { reason: 'test', graceSeconds: 5 } });
@@ -140,7 +155,7 @@ describe('device gateway: device commands tracked to the answer', () => {
       'cmd-ack',
       a.message('cmd-ack', { payload: { commandId, command: 'reboot', outcome: 'accepted' } }),
     );
-    await h.app
+    await rig.app
       .get<Pool>(PG_POOL)
       .query(`UPDATE hf.commands SET expires_at = now() WHERE command_id = $1`, [commandId]);
     const timedOut = await eventually(
@@ -168,13 +183,9 @@ describe('device gateway: device commands tracked to the answer', () => {
 
   it('a command whose deliver_by passes while the device is offline expires and is never sent', async () => {
     const deviceId = uniqueId('expire');
-    await h.provision(deviceId);
+    await provision(deviceId);
     await offline(await connect(deviceId, 1));
-    const commandId = await operatorCommand(
-      deviceId,
-      { name: 'stop-vm', args: { vmName: 'RT_VM0', force: false } },
-      800,
-    );
+    const commandId = await operatorCommand(deviceId, { name: 'stop-vm', body: { force: false } }, 1);
     await eventually(
       'expired',
       () => store.get(commandId),
@@ -184,11 +195,16 @@ describe('device gateway: device commands tracked to the answer', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(a.received.filter((m) => m.topic.includes('/cmd/'))).toEqual([]);
     expect(await store.get(commandId)).toMatchObject({ status: 'expired', sentAt: null });
+    // What the operator sees.
+    expect((await rig.get(`/api/v1/commands/${commandId}`)).body).toMatchObject({
+      status: 'expired',
+      sentAt: null,
+    });
   });
 
   it('an ack for a command the backend never sent is rejected with UNKNOWN_COMMAND', async () => {
     const deviceId = uniqueId('unknown');
-    await h.provision(deviceId);
+    await provision(deviceId);
     const a = await connect(deviceId, 1);
     const commandId = randomUUID();
     const reply = await a.send(
@@ -200,9 +216,9 @@ describe('device gateway: device commands tracked to the answer', () => {
 
     // Another device's command is unknown to this one too.
     const other = uniqueId('other');
-    await h.provision(other);
+    await provision(other);
     await connect(other, 1);
-    const theirs = await operatorCommand(other, { name: 'reboot', args: { reason: 'x', graceSeconds: 60 } });
+    const theirs = await operatorCommand(other, { name: 'reboot', body: { reason: 'x', graceSeconds: 60 } });
     await eventually(
       'sent',
       () => store.get(theirs),
@@ -218,10 +234,11 @@ describe('device gateway: device commands tracked to the answer', () => {
 
   it('a command the domain decided with no recorded row is tracked under the domain command id', async () => {
     const deviceId = uniqueId('unrecorded');
-    await h.provision(deviceId);
+    await provision(deviceId);
     const a = await connect(deviceId, 1);
     const commandId = randomUUID();
-    await bus.execute(new StopRtVm({ deviceId, vmName: 'RT_VM0' }, { commandId }));
+    // Not an operator's request (the API always records first): a domain decision made elsewhere.
+    await rig.app.get(CommandBus).execute(new StopRtVm({ deviceId, vmName: 'RT_VM0' }, { commandId }));
     const cmd = await a.waitFor('cmd/stop-vm', (m) => m.topic === commandTopic(deviceId, 'stop-vm'));
     expect(cmd.body.commandId).toBe(commandId);
     expect(await store.get(commandId)).toMatchObject({ status: 'sent', deviceId, name: 'stop-vm' });

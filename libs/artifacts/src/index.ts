@@ -2,3 +2,4 @@
 export * from './artifact-store';
 export * from './local-folder-artifact-store';
 export * from './signed-url';
+export * from './uptane';

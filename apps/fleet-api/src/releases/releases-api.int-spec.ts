@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { CommandBus } from '@nestjs/cqrs';
 import { Command } from 'commander';
-import { UrlSigner } from '@hyperfleet/artifacts';
+import { UrlSigner, parseRoot, parseTargets, verifyRole } from '@hyperfleet/artifacts';
 import { sampleBoard, samplePlan } from '@hyperfleet/acrn';
 import {
   AssignPartitionPlan,
@@ -407,7 +407,11 @@ describe('/api/v1/releases (HTTP, PostgreSQL, projector)', () => {
       registerReleasesCommands(program);
       process.exitCode = undefined;
       await program.parseAsync(
-        ['releases', ...args, '--api', h.base, ...(h.adminKey ? ['--api-key', h.adminKey] : [])],
+        [
+          'releases',
+          ...args,
+          ...(args[0] === 'keys' ? [] : ['--api', h.base, ...(h.adminKey ? ['--api-key', h.adminKey] : [])]),
+        ],
         {
           from: 'user',
         },
@@ -456,6 +460,21 @@ describe('/api/v1/releases (HTTP, PostgreSQL, projector)', () => {
       expect(await fleetctl('show', 'sos-7', '--json')).toBe(0);
       const shown = JSON.parse(out.join('\n')) as { images: { sha256: string; uploaded: boolean }[] };
       expect(shown.images[0]).toMatchObject({ sha256: hex('sha256', sos), uploaded: true });
+
+      // Offline: Image repository keys, then targets.json over the published catalogue (june was yanked).
+      const keys = path.join(artifactsDir, '..', 'offline-keys');
+      expect(await fleetctl('keys', 'init', '--out', keys)).toBe(0);
+      expect(await fleetctl('keys', 'init', '--out', keys)).toBe(1); // never overwritten
+      const targetsFile = path.join(keys, 'targets.json');
+      expect(await fleetctl('sign-targets', '--keys', keys, '--version', '1', '--out', targetsFile)).toBe(0);
+      const root = parseRoot(JSON.parse(fs.readFileSync(path.join(keys, '1.root.json'), 'utf8')));
+      const targets = parseTargets(JSON.parse(fs.readFileSync(targetsFile, 'utf8')));
+      expect(() => verifyRole(root, 'targets', targets)).not.toThrow();
+      expect(Object.keys(targets.signed.targets)).toEqual(['sos-7/sos/sos.img']);
+      expect(targets.signed.targets['sos-7/sos/sos.img']).toMatchObject({
+        length: sos.length,
+        hashes: { sha256: hex('sha256', sos), sha512: hex('sha512', sos) },
+      });
     } finally {
       log.mockRestore();
       err.mockRestore();

@@ -7,6 +7,8 @@
  *   releases upload <id> <imageId> <file>      (streamed from disk; a progress bar on a terminal)
  *   releases publish|deprecate|yank <id>, releases list [--device D], releases show <id>,
  *   releases sign-url <id> <imageId> [--device D]
+ *   releases keys init --out <dir>             (offline: Image repository keys and the first root.json)
+ *   releases sign-targets --keys <dir> --version N --out targets.json  (offline: signs the catalogue)
  *
  * Exit codes: 0 done, 1 usage or transport error, 2 the API refused (its code is printed).
  */
@@ -15,6 +17,13 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Command } from 'commander';
+import {
+  buildImageTargets,
+  initKeySet,
+  readRoleKey,
+  tufExpiry,
+  type CatalogueRelease,
+} from '@hyperfleet/artifacts';
 import { ApiCallError, callApi, defaultApiKey, defaultApiUrl } from '../client';
 import { ProgressBar } from '../progress';
 import { UsageError, withApiOptions, type ApiOptions } from './device-commands';
@@ -387,6 +396,67 @@ export function registerReleasesCommands(program: Command): void {
       const absolute = new URL(r.url, api.endsWith('/') ? api : `${api}/`).toString();
       if (o.json) console.log(JSON.stringify({ ...r, absoluteUrl: absolute }, null, 2));
       else console.log(`${absolute}\n(valid until ${r.expiresAt})`);
+    }),
+  );
+
+  const keys = releases.command('keys').description("the Image repository's signing keys (Uptane/TUF)");
+  keys
+    .command('init')
+    .description(
+      'make root, targets, snapshot and timestamp keys and the first root.json, on an offline machine',
+    )
+    .requiredOption('--out <dir>', 'where to write them (root and targets keys stay there, offline)')
+    .option('--root-expires-days <days>', 'how long the first root is valid', '365')
+    .action(
+      action(async (o: { out: string; rootExpiresDays: string }) => {
+        if (!/^\d+$/.test(o.rootExpiresDays)) throw new UsageError('--root-expires-days takes whole days');
+        let made: ReturnType<typeof initKeySet>;
+        try {
+          made = initKeySet(o.out, { rootExpiresDays: Number(o.rootExpiresDays) });
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+        for (const [role, key] of Object.entries(made.keys)) console.log(`${role.padEnd(10)} ${key.keyId}`);
+        console.log(
+          `Wrote ${o.out}/1.root.json (expires ${made.root.signed.expires}). Keep ${o.out}/offline off the server; ` +
+            `${o.out}/online holds the snapshot and timestamp keys the server signs with.`,
+        );
+      }),
+    );
+
+  withApiOptions(
+    releases
+      .command('sign-targets')
+      .description(
+        "sign the Image repository's targets.json over every published image, with the offline targets key",
+      )
+      .requiredOption('--keys <dir>', 'the directory keys init wrote')
+      .requiredOption('--version <n>', 'targets version (one more than the last one signed)')
+      .requiredOption('--out <file>', 'where to write targets.json')
+      .option('--expires-days <days>', 'how long it is valid', '30'),
+  ).action(
+    action(async (o: ApiOptions & { keys: string; version: string; out: string; expiresDays: string }) => {
+      if (!/^[1-9]\d*$/.test(o.version)) throw new UsageError('--version takes a whole number ≥ 1');
+      if (!/^\d+$/.test(o.expiresDays)) throw new UsageError('--expires-days takes whole days');
+      const list = await call<{ items: CatalogueRelease[] }>(o, 'GET', 'api/v1/releases');
+      let targetsKey;
+      try {
+        targetsKey = readRoleKey(o.keys, 'targets');
+      } catch (err) {
+        throw new UsageError(`cannot read the targets key in ${o.keys}: ${(err as Error).message}`);
+      }
+      const metadata = buildImageTargets(list.items, {
+        version: Number(o.version),
+        expires: tufExpiry(new Date(Date.now() + Number(o.expiresDays) * 86_400_000)),
+        signWith: [targetsKey],
+      });
+      fs.writeFileSync(o.out, `${JSON.stringify(metadata.toJSON(), null, 2)}\n`);
+      const count = Object.keys(metadata.signed.targets).length;
+      if (o.json) console.log(JSON.stringify(metadata.toJSON(), null, 2));
+      else
+        console.log(
+          `Signed ${count} target(s) into ${o.out} (version ${o.version}, expires ${metadata.signed.expires}).`,
+        );
     }),
   );
 }

@@ -1,0 +1,3 @@
+export * from './keys';
+export * from './image-repository';
+export * from './offline-keys';

@@ -393,6 +393,38 @@ describe('/api/v1/releases (HTTP, PostgreSQL, projector)', () => {
     });
   });
 
+  it('documents every route in the OpenAPI document', async () => {
+    const doc = await h.get('/docs-json');
+    const paths = doc.body.paths as Record<string, Record<string, { responses: object }>>;
+    const expected: [string, string[]][] = [
+      ['/api/v1/releases', ['get', 'post']],
+      ['/api/v1/releases/{id}', ['get']],
+      ['/api/v1/releases/{id}/compatibility', ['get']],
+      ['/api/v1/releases/{id}/images', ['post']],
+      ['/api/v1/releases/{id}/images/{imageId}/content', ['get', 'put']],
+      ['/api/v1/releases/{id}/images/{imageId}:sign-url', ['post']],
+      ['/api/v1/releases/{id}:publish', ['post']],
+      ['/api/v1/releases/{id}:deprecate', ['post']],
+      ['/api/v1/releases/{id}:yank', ['post']],
+      ['/api/v1/artifacts/{sha256}', ['get']],
+      ['/api/v1/artifact-downloads/{sha256}', ['get']],
+    ];
+    for (const [p, methods] of expected) {
+      expect({
+        p,
+        methods: Object.keys(paths[p] ?? {})
+          .filter((m) => m !== 'parameters')
+          .sort(),
+      }).toEqual({ p, methods });
+    }
+    const put = paths['/api/v1/releases/{id}/images/{imageId}/content'].put as unknown as {
+      requestBody: { content: object };
+      responses: object;
+    };
+    expect(Object.keys(put.requestBody.content)).toEqual(['application/octet-stream']);
+    expect(Object.keys(put.responses)).toEqual(expect.arrayContaining(['200', '413', '422']));
+  });
+
   it('fleetctl releases: create, add-image --upload (streamed from disk), publish, list --device, show', async () => {
     const file = path.join(artifactsDir, '..', 'sos.img');
     const sos = randomBytes(1_500_000);

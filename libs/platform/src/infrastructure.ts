@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HyperfleetConfig } from './config/config';
 import { redact } from './config/config';
@@ -101,5 +102,10 @@ export function describeInfrastructure(infra: RuntimeInfrastructure, httpUrl: st
         : 'PostgreSQL log (set KAFKA_BROKERS to use Kafka)',
     ],
   ];
+  // Written by the operator API at its first start (apps/fleet-api/src/auth); the API needs a credential.
+  const adminKeyFile = path.join(infra.config.dataDir, 'admin-api-key');
+  if (!infra.config.auth.adminApiKey && fs.existsSync(adminKeyFile)) {
+    rows.push(['Admin API key', `in ${adminKeyFile} (export HF_API_KEY=$(cat ${adminKeyFile}))`]);
+  }
   return rows.map(([k, v]) => `  ${k.padEnd(16)} ${v}`).join('\n');
 }

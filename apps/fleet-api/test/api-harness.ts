@@ -47,6 +47,8 @@ export interface ApiHarnessOptions {
   readonly broker?: boolean;
   /** More environment for loadConfig (e.g. AUTH_JWT_*, HF_ADMIN_API_KEY). */
   readonly env?: Record<string, string>;
+  /** Another app's database (a second API process on the same data); it is left for its owner to drop. */
+  readonly db?: TestDatabase;
 }
 
 /** The bootstrap admin key the API writes on its first start (`<HF_DATA_DIR>/admin-api-key`). */
@@ -56,14 +58,14 @@ export function readAdminKey(dataDir: string): string | null {
 }
 
 export async function startFleetApi(name: string, options: ApiHarnessOptions = {}): Promise<ApiHarness> {
-  const db = await createTestDatabase(name);
+  const db = options.db ?? (await createTestDatabase(name));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
   let broker: EmbeddedMqttBroker | null = null;
   let app: INestApplication | null = null;
   const close = async () => {
     await app?.close();
     await broker?.stop();
-    await db.drop();
+    if (!options.db) await db.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   try {

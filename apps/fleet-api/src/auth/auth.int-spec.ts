@@ -13,6 +13,7 @@ import { PG_POOL } from '@hyperfleet/platform';
 import { Command } from 'commander';
 import { registerKeysCommands } from '../../../fleetctl/src/commands/keys';
 import { startFleetApi, type ApiHarness, type Body } from '../../test/api-harness';
+import { API_KEY_CACHE_MS } from './api-keys.service';
 import { RouteDeclarations } from './auth.guard';
 import { openApiPath as toOpenApiPath } from './auth.openapi';
 import { ROLES, roleAllows, type Permission, type Role } from './auth.types';
@@ -291,6 +292,29 @@ describe('operator API authentication and authorisation (HTTP, PostgreSQL, a loc
       expect(expired.status).toBe(401);
       expect(expired.body.code).toBe('CREDENTIAL_EXPIRED');
     });
+
+    it('a revocation reaches another API process on the same database within the 5 s cache', async () => {
+      const second = await startFleetApi('hf_auth_second', { broker: false, db: h.db });
+      try {
+        // An admin key exists already: the second process makes no bootstrap key of its own.
+        expect(second.adminKey).toBeNull();
+        const { key, apiKey } = await createKey({ name: 'two-processes', role: 'viewer' });
+        const viaSecond = () =>
+          second.request('GET', '/api/v1/devices', undefined, { authorization: `Bearer ${key}` });
+        expect((await viaSecond()).status).toBe(200);
+        expect((await h.request('POST', `/api/v1/api-keys/${apiKey.id}:revoke`)).status).toBe(200);
+        const revokedAt = Date.now();
+        const refused = await eventually(
+          7_000,
+          async () => ((await viaSecond()).status === 401 ? Date.now() - revokedAt : undefined),
+          'the second process refuses the revoked key',
+        );
+        expect(refused).toBeLessThanOrEqual(API_KEY_CACHE_MS + 1_000);
+        expect((await viaSecond()).body.code).toBe('CREDENTIAL_REVOKED');
+      } finally {
+        await second.close();
+      }
+    }, 60_000);
 
     it('a bad create body is 400 VALIDATION_FAILED', async () => {
       for (const body of [

@@ -1,34 +1,64 @@
-import { CommandBus } from '@nestjs/cqrs';
 import { buildPlan, postLaunchedVm, serviceVm } from '@hyperfleet/acrn';
 import { commandTopic, desiredTopic } from '@hyperfleet/contracts';
-import { AssignPartitionPlan, CreatePartitionPlan, StartRtVm, StopRtVm } from '@hyperfleet/domain';
 import { DeviceCommandStore } from '@hyperfleet/device-commands';
+import type { PostgresEventStore } from '@hyperfleet/event-store';
+import { EVENT_STORE } from '@hyperfleet/platform';
+import { createTestDatabase, type TestDatabase } from '@hyperfleet/testing';
+import { startCommandsRig, type CommandsRig } from '../../fleet-api/src/commands/commands-rig';
 import { DeviceEgress } from '../src/egress/device-egress';
 import { GatewayLifecycle } from '../src/gateway.lifecycle';
-import { startGateway, TestAgent, uniqueId, type Harness } from './harness';
+import { TestAgent, uniqueId } from './harness';
+
+/**
+ * The gateway's way out to devices, from what an operator asks over HTTP (the all-in-one's
+ * composition: API, gateway and projector in one app, requests with the bootstrap admin key).
+ */
+// Long enough that a loaded machine never marks a device silent mid-test; the silent test moves the clock.
+const HEARTBEAT_TIMEOUT_MS = 60_000;
 
 describe('device gateway egress: desired state and commands (embedded broker)', () => {
-  let h: Harness;
-  let bus: CommandBus;
+  let db: TestDatabase;
+  let rig: CommandsRig;
   const agents: TestAgent[] = [];
+  const passwords = new Map<string, string>();
 
   beforeAll(async () => {
-    h = await startGateway({ gateway: { heartbeatTimeoutMs: 1500 } });
-    bus = h.app.get(CommandBus);
+    db = await createTestDatabase('hf_gw_egress');
+    rig = await startCommandsRig({
+      databaseUrl: db.url,
+      gateway: { heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS },
+    });
   });
 
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.close()));
-    await h.close();
+    await rig?.close();
+    await db?.drop();
   });
+
+  const agent = async (deviceId: string, clientId = deviceId) => {
+    const a = await TestAgent.connect(rig.mqttUrl, deviceId, {
+      username: deviceId,
+      password: passwords.get(deviceId),
+      clientId,
+    });
+    agents.push(a);
+    return a;
+  };
 
   const online = async (prefix: string) => {
     const id = uniqueId(prefix);
-    await h.provision(id);
-    const a = await h.agent(id);
-    agents.push(a);
+    passwords.set(id, await rig.provision({ deviceId: id, deviceClass: 'industrial-pc', site: 'test-site' }));
+    const a = await agent(id);
     expect(await a.send('birth', a.birth())).toMatchObject({ status: 'accepted' });
     return a;
+  };
+
+  /** A POST as the admin that must answer `status`. */
+  const post = async (url: string, body: unknown, status: number) => {
+    const r = await rig.request('POST', url, body);
+    expect({ url, status: r.status, body: r.body }).toMatchObject({ url, status });
+    return r.body;
   };
 
   it('an operator command reaches the agent as cmd/<name>, and its acks move the command to done', async () => {
@@ -40,11 +70,11 @@ describe('device gateway egress: desired state and commands (embedded broker)', 
         payload: { vmName: 'RT_VM0', state: 'stopped', observedAt: new Date().toISOString() },
       }),
     );
-    await bus.execute(new StartRtVm({ deviceId: a.deviceId, vmName: 'RT_VM0' }));
+    const accepted = await post(`/api/v1/devices/${a.deviceId}/rt-vms/RT_VM0:start`, {}, 202);
     const cmd = await a.waitFor('cmd/start-vm', (m) => m.topic === commandTopic(a.deviceId, 'start-vm'));
-    expect(cmd.body).toMatchObject({ args: { vmName: 'RT_VM0' }, commandId: expect.any(String) });
+    expect(cmd.body).toMatchObject({ args: { vmName: 'RT_VM0' }, commandId: accepted.commandId });
     const commandId = String(cmd.body.commandId);
-    const log = h.app.get(DeviceCommandStore);
+    const log = rig.app.get(DeviceCommandStore);
     expect(await log.get(commandId)).toMatchObject({
       status: 'sent',
       deviceId: a.deviceId,
@@ -57,14 +87,15 @@ describe('device gateway egress: desired state and commands (embedded broker)', 
     expect(await log.get(commandId)).toMatchObject({ status: 'acknowledged' });
     expect(await ack('done')).toMatchObject({ status: 'accepted' });
     expect(await log.get(commandId)).toMatchObject({ status: 'succeeded' });
+    expect((await rig.get(`/api/v1/commands/${commandId}`)).body).toMatchObject({ status: 'succeeded' });
   });
 
   it('a command nobody acknowledges times out at its deadline', async () => {
     const a = await online('expire');
-    await bus.execute(new StopRtVm({ deviceId: a.deviceId, vmName: 'RT_VM0' }));
+    await post(`/api/v1/devices/${a.deviceId}/rt-vms/RT_VM0:stop`, {}, 202);
     const cmd = await a.waitFor('cmd/stop-vm', (m) => m.topic === commandTopic(a.deviceId, 'stop-vm'));
-    const log = h.app.get(DeviceCommandStore);
-    const swept = await h.app
+    const log = rig.app.get(DeviceCommandStore);
+    const swept = await rig.app
       .get(GatewayLifecycle)
       .sweepCommands(new Date(Date.parse(String(cmd.body.expiresAt)) + 1));
     expect(swept.timedOut).toBeGreaterThanOrEqual(1);
@@ -78,14 +109,13 @@ describe('device gateway egress: desired state and commands (embedded broker)', 
     const a = await online('desired');
     const planId = uniqueId('plan');
     const plan = buildPlan([serviceVm(0), postLaunchedVm(1, 'HMI_VM', [2, 3])], { board: 'small-2c4t' });
-    await bus.execute(new CreatePartitionPlan({ planId, deviceClass: 'industrial-pc', plan }));
-    await bus.execute(new AssignPartitionPlan({ deviceId: a.deviceId, planId }));
+    await post('/api/v1/plans', { planId, deviceClass: 'industrial-pc', plan }, 201);
+    await post(`/api/v1/plans/${planId}:assign`, { deviceId: a.deviceId }, 200);
     const doc = await a.waitFor('desired state', (m) => m.topic === desiredTopic(a.deviceId));
     expect(doc.body).toMatchObject({ version: 1, plan: { planId, revision: 1 } });
 
     // a client that subscribes later gets the retained copy
-    const late = await h.agent(a.deviceId, { clientId: `${a.deviceId}` });
-    agents.push(late);
+    const late = await agent(a.deviceId);
     const retained = await late.waitFor(
       'retained desired state',
       (m) => m.topic === desiredTopic(a.deviceId),
@@ -93,21 +123,22 @@ describe('device gateway egress: desired state and commands (embedded broker)', 
     expect(retained).toMatchObject({ retain: true, body: { version: 1 } });
 
     // redelivery of the same event changes nothing; the egress is caught up
-    await h.app.get(DeviceEgress).waitUntilCaughtUp();
+    await rig.app.get(DeviceEgress).waitUntilCaughtUp();
     expect(late.received.filter((m) => m.topic === desiredTopic(a.deviceId))).toHaveLength(1);
   });
 
   it('a device that goes silent without a will is marked offline after the heartbeat timeout', async () => {
     const a = await online('silent');
-    const sweeps = h.app.get(GatewayLifecycle);
-    const deadline = Date.now() + 10_000;
-    let types: string[] = [];
-    while (Date.now() < deadline) {
-      await sweeps.sweepSilentDevices();
-      types = (await h.store.readStream(`hypervisor-${a.deviceId}`)).map((e) => e.type);
-      if (types.includes('DeviceWentOffline')) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    expect(types.slice(-1)).toEqual(['DeviceWentOffline']);
+    const sweeps = rig.app.get(GatewayLifecycle);
+    const types = async () =>
+      (await rig.app.get<PostgresEventStore>(EVENT_STORE).readStream(`hypervisor-${a.deviceId}`)).map(
+        (e) => e.type,
+      );
+    // Heard from just now: not silent yet.
+    await sweeps.sweepSilentDevices();
+    expect(await types()).not.toContain('DeviceWentOffline');
+    // The sweep as it runs once the timeout has passed (the clock moved, not waited for).
+    await sweeps.sweepSilentDevices(new Date(Date.now() + HEARTBEAT_TIMEOUT_MS + 1000));
+    expect((await types()).slice(-1)).toEqual(['DeviceWentOffline']);
   });
 });

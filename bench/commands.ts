@@ -15,14 +15,24 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CommandBus } from '@nestjs/cqrs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { connect, type MqttClient } from 'mqtt';
-import type { Pool } from 'pg';
+import { Client, type Pool } from 'pg';
 import { TOPIC_ROOT, buildCommand, encodeCommand } from '@hyperfleet/contracts';
-import { ProvisionDevice, ReportServiceVmBooted } from '@hyperfleet/domain';
+import { DomainModule, ProvisionDevice, ReportServiceVmBooted } from '@hyperfleet/domain';
 import { BEHAVIOURS_OFF, Fleet } from '@hyperfleet/fleet-sim';
-import { PG_POOL, forEachLimited } from '@hyperfleet/platform';
-import { startCommandsRig, type CommandsRig } from '../apps/fleet-api/src/commands/commands-rig';
+import {
+  EVENT_STORE,
+  PG_POOL,
+  PlatformModule,
+  forEachLimited,
+  loadConfig,
+  startInfrastructure,
+  type RuntimeInfrastructure,
+} from '@hyperfleet/platform';
 import { hasMosquitto, runAsCurrentUser, spawnMosquitto } from '../libs/testing/src/mosquitto';
 import { freePort } from '../libs/testing/src/process';
 import { benchDatabase, fmt, table } from './support';
@@ -68,12 +78,77 @@ async function openLoop(rate: number, seconds: number, op: (i: number) => Promis
   await Promise.all(running);
 }
 
+/** The all-in-one (dist/apps/fleet) as its own process, as `npm start` runs it; the bench talks HTTP. */
+interface FleetServer {
+  readonly base: string;
+  request(method: string, url: string, body?: unknown): Promise<{ status: number; body: Body }>;
+  stop(): Promise<void>;
+}
+
+// Response bodies are read loosely.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Body = Record<string, any>;
+
+async function startFleetServer(env: Record<string, string>): Promise<FleetServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-bench-commands-'));
+  const port = await freePort();
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, HTTP_PORT: String(port), HF_DATA_DIR: dataDir };
+  delete childEnv.KAFKA_BROKERS;
+  Object.assign(childEnv, { LOG_LEVEL: 'warn', DB_POOL_SIZE: '30', ...env });
+  const child: ChildProcess = spawn(process.execPath, [path.join(__dirname, '../apps/fleet/src/main.js')], {
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (d: Buffer) => void (output = (output + d.toString()).slice(-8000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const base = `http://127.0.0.1:${port}`;
+  const keyFile = path.join(dataDir, 'admin-api-key');
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the all-in-one exited (${child.exitCode}):\n${output}`);
+    const up = await fetch(`${base}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up && fs.existsSync(keyFile)) break;
+    if (Date.now() > deadline) throw new Error(`the all-in-one did not come up:\n${output}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const auth = `Bearer ${fs.readFileSync(keyFile, 'utf8').trim()}`;
+  return {
+    base,
+    async request(method, url, body) {
+      const res = await fetch(`${base}${url}`, {
+        method,
+        headers: {
+          authorization: auth,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as Body) : {} };
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function operatorPhase(seconds: number): Promise<void> {
   const count = env('BENCH_COMMAND_DEVICES', 1000);
   const rate = env('BENCH_COMMAND_RATE', 100);
   const duration = Math.max(10, seconds);
   const db = await benchDatabase('commands');
-  let rig: CommandsRig | null = null;
+  let rig: FleetServer | null = null;
   let fleet: Fleet | null = null;
   let observer: MqttClient | null = null;
   let broker: { url: string; stop(): Promise<void> } | null = null;
@@ -81,11 +156,10 @@ async function operatorPhase(seconds: number): Promise<void> {
     // A Mosquitto of our own: the baseline's observer sees what devices publish (the embedded aedes
     // hands device messages to the gateway in process, past any subscriber).
     broker = await startPlainMosquitto();
-    rig = await startCommandsRig({
-      databaseUrl: db.url,
-      mqttUrl: broker.url,
-      gateway: { heartbeatTimeoutMs: 600_000 },
-      env: { DB_POOL_SIZE: '30' },
+    rig = await startFleetServer({
+      DATABASE_URL: db.url,
+      MQTT_URL: broker.url,
+      GATEWAY_HEARTBEAT_TIMEOUT_MS: '600000',
     });
     fleet = new Fleet({
       count,
@@ -99,7 +173,13 @@ async function operatorPhase(seconds: number): Promise<void> {
     const specs = fleet.specs();
     let t = performance.now();
     await forEachLimited(specs, 16, async (s) => {
-      await rig!.provision({ deviceId: s.deviceId, deviceClass: s.deviceClass, site: s.site });
+      const r = await rig!.request('POST', '/api/v1/devices', {
+        deviceId: s.deviceId,
+        deviceClass: s.deviceClass,
+        site: s.site,
+      });
+      if (r.status !== 201)
+        throw new Error(`provisioning ${s.deviceId}: ${r.status} ${JSON.stringify(r.body)}`);
     });
     console.log(
       `provisioned ${fmt(count)} devices through POST /api/v1/devices in ${((performance.now() - t) / 1000).toFixed(1)} s`,
@@ -120,7 +200,7 @@ async function operatorPhase(seconds: number): Promise<void> {
       .filter((x): x is { deviceId: string; vm: NonNullable<typeof x.vm> } => Boolean(x.vm));
 
     // --- baseline: a command straight on the broker, the device's cmd-ack back (VM_NOT_FOUND at once).
-    observer = connect(rig.mqttUrl, {
+    observer = connect(broker.url, {
       clientId: `bench-observer-${randomUUID().slice(0, 8)}`,
       reconnectPeriod: 0,
     });
@@ -182,7 +262,7 @@ async function operatorPhase(seconds: number): Promise<void> {
         failures.set(String(r.body.code), (failures.get(String(r.body.code)) ?? 0) + 1);
         return;
       }
-      const c = await rig!.get(`/api/v1/commands/${r.body.commandId}?wait=30s`);
+      const c = await rig!.request('GET', `/api/v1/commands/${r.body.commandId}?wait=30s`);
       if (c.body.status === 'succeeded') operator.ms.push(performance.now() - t0);
       else {
         operator.failed++;
@@ -201,10 +281,10 @@ async function operatorPhase(seconds: number): Promise<void> {
       ),
     );
     // Where the time goes, from the command rows: the gateway's egress, the device and ingress, the rest.
-    const { rows: stages } = await rig.app
-      .get<Pool>(PG_POOL)
-      .query<{ stage: string; p50: number; p99: number }>(
-        `WITH s AS (
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    const { rows: stages } = await pg.query<{ stage: string; p50: number; p99: number }>(
+      `WITH s AS (
          SELECT extract(epoch FROM sent_at - created_at) * 1000 AS queued,
                 extract(epoch FROM acknowledged_at - sent_at) * 1000 AS sent,
                 extract(epoch FROM completed_at - acknowledged_at) * 1000 AS acknowledged
@@ -219,7 +299,8 @@ async function operatorPhase(seconds: number): Promise<void> {
        SELECT 'acknowledged → succeeded (reset, vm-state ×2, done)',
               percentile_cont(0.5) WITHIN GROUP (ORDER BY acknowledged),
               percentile_cont(0.99) WITHIN GROUP (ORDER BY acknowledged) FROM s`,
-      );
+    );
+    await pg.end();
     console.log(
       `\n${table(
         ['stage (from hf.commands)', 'p50 ms', 'p99 ms'],
@@ -237,7 +318,7 @@ async function operatorPhase(seconds: number): Promise<void> {
   } finally {
     observer?.end(true);
     await fleet?.stop({ drainTimeoutMs: 2000 }).catch(() => undefined);
-    await rig?.close().catch(() => undefined);
+    await rig?.stop().catch(() => undefined);
     await broker?.stop();
     await db.close();
   }
@@ -272,11 +353,29 @@ async function startPlainMosquitto(): Promise<{ url: string; stop(): Promise<voi
 async function bulkPhase(): Promise<void> {
   const count = env('BENCH_BULK_DEVICES', 10_000);
   const db = await benchDatabase('bulk_commands');
-  let rig: CommandsRig | null = null;
+  let rig: FleetServer | null = null;
+  let domain: INestApplicationContext | null = null;
+  let infra: RuntimeInfrastructure | null = null;
   try {
-    rig = await startCommandsRig({ databaseUrl: db.url, gateway: false, env: { DB_POOL_SIZE: '30' } });
-    const bus = rig.app.get(CommandBus);
-    const pool = rig.app.get<Pool>(PG_POOL);
+    // The all-in-one as the system under test (no device connects: its broker idles).
+    rig = await startFleetServer({ DATABASE_URL: db.url, EMBEDDED_MQTT_PORT: String(await freePort()) });
+    // The registry is written through the domain from this process (10,000 POSTs would take minutes).
+    infra = await startInfrastructure(loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'warn' }), {
+      needsMqtt: false,
+    });
+    domain = await NestFactory.createApplicationContext(
+      {
+        module: class RegistryWriter {},
+        imports: [
+          PlatformModule.forRoot(infra),
+          CqrsModule.forRoot(),
+          DomainModule.forRoot({ eventStore: { useExisting: EVENT_STORE } }),
+        ],
+      },
+      { logger: ['error'] },
+    );
+    const bus = domain.get(CommandBus);
+    const pool = domain.get<Pool>(PG_POOL);
     const ids = Array.from({ length: count }, (_, i) => `reg-${String(i).padStart(6, '0')}`);
     let t = performance.now();
     await forEachLimited(ids, 24, async (deviceId) => {
@@ -313,7 +412,7 @@ async function bulkPhase(): Promise<void> {
     let view = r.body;
     while (view.undecided === undefined || view.undecided > 0) {
       await new Promise((res) => setTimeout(res, 25));
-      view = (await rig.get(`/api/v1/bulk-commands/${r.body.batchId}`)).body;
+      view = (await rig.request('GET', `/api/v1/bulk-commands/${r.body.batchId}`)).body;
       if (performance.now() - t0 > 120_000) throw new Error(`bulk not fanned out: ${JSON.stringify(view)}`);
     }
     const tFanned = performance.now() - t0;
@@ -344,7 +443,9 @@ async function bulkPhase(): Promise<void> {
       `counts: ${JSON.stringify(view.counts)}; target < 5 s for ${fmt(count)}: ${tFanned < 5000 ? 'MET' : 'NOT MET'} (${(tFanned / 1000).toFixed(2)} s)`,
     );
   } finally {
-    await rig?.close().catch(() => undefined);
+    await domain?.close().catch(() => undefined);
+    await infra?.stop().catch(() => undefined);
+    await rig?.stop().catch(() => undefined);
     await db.close();
   }
 }

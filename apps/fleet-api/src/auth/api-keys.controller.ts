@@ -54,10 +54,13 @@ export class ApiKeysController {
 
   @Get()
   @Requires('keys:manage')
-  @ApiOperation({ summary: 'Every API key, newest first (never the secrets)' })
+  @ApiOperation({
+    summary: 'Every API key, newest first (never the secrets)',
+    description: 'A scoped credential sees only the keys within its own scope.',
+  })
   @ApiResponse({ status: 200, description: 'The keys', schema: openApiSchema(apiKeyListSchema) })
-  async list(): Promise<{ items: ApiKeyView[] }> {
-    return { items: await this.keys.list() };
+  async list(@CurrentActor() actor: Actor): Promise<{ items: ApiKeyView[] }> {
+    return { items: await this.keys.list(actor) };
   }
 
   @Get(':id')
@@ -66,8 +69,8 @@ export class ApiKeysController {
   @idParam
   @ApiResponse({ status: 200, description: 'The key', schema: openApiSchema(apiKeySchema) })
   @problem(404, 'API_KEY_NOT_FOUND')
-  get(@Param('id', idPipe) id: string): Promise<ApiKeyView> {
-    return this.keys.get(id);
+  get(@Param('id', idPipe) id: string, @CurrentActor() actor: Actor): Promise<ApiKeyView> {
+    return this.keys.get(id, actor);
   }
 
   @Post(':id\\:revoke')
@@ -81,7 +84,7 @@ export class ApiKeysController {
   })
   @idParam
   @ApiResponse({ status: 200, description: 'Revoked', schema: openApiSchema(apiKeySchema) })
-  @problem(404, 'API_KEY_NOT_FOUND')
+  @problem(404, 'API_KEY_NOT_FOUND (also a key outside the credential’s scope)')
   revoke(@Param('id', idPipe) id: string, @CurrentActor() actor: Actor): Promise<ApiKeyView> {
     return this.keys.revoke(id, actor);
   }

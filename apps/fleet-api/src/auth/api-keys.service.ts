@@ -179,19 +179,23 @@ export class ApiKeyService implements OnModuleInit {
     return { key: key.key, apiKey: toView(rows[0]) };
   }
 
-  async list(): Promise<ApiKeyView[]> {
+  /** Every key; a scoped credential sees only the keys within its own scope. */
+  async list(actor?: Actor): Promise<ApiKeyView[]> {
     const { rows } = await this.pool.query<ApiKeyRow>(
       `SELECT ${COLUMNS} FROM hf.api_keys ORDER BY created_at DESC, key_id`,
     );
-    return rows.map(toView);
+    return rows.map(toView).filter((k) => !actor || withinScope(k.scope, actor.scope));
   }
 
-  async get(id: string): Promise<ApiKeyView> {
-    return toView(await this.row(id));
+  async get(id: string, actor?: Actor): Promise<ApiKeyView> {
+    const view = toView(await this.row(id));
+    if (actor && !withinScope(view.scope, actor.scope)) throw apiKeyNotFound(id);
+    return view;
   }
 
   /** Revokes at once in this process; other processes within API_KEY_CACHE_MS. Revoking again changes nothing. */
   async revoke(id: string, actor: Actor): Promise<ApiKeyView> {
+    await this.get(id, actor); // outside the revoker's scope a key does not exist
     const { rows } = await this.pool.query<ApiKeyRow>(
       `UPDATE hf.api_keys SET revoked_at = now(), revoked_by = $2
         WHERE key_id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
@@ -258,7 +262,7 @@ export class ApiKeyService implements OnModuleInit {
       `SELECT ${COLUMNS} FROM hf.api_keys WHERE key_id = $1`,
       [id],
     );
-    if (!rows.length) throw new ApiError(404, 'API_KEY_NOT_FOUND', `There is no API key ${id}.`, { id });
+    if (!rows.length) throw apiKeyNotFound(id);
     return rows[0];
   }
 
@@ -288,11 +292,20 @@ function normaliseScope(scope: NewApiKey['scope']): CredentialScope | null {
   return sites || deviceClasses ? { sites, deviceClasses } : null;
 }
 
-/** A scoped admin cannot mint a key that sees more than it does. */
-function assertWithinScope(requested: CredentialScope | null, own: CredentialScope): void {
+function apiKeyNotFound(id: string): ApiError {
+  return new ApiError(404, 'API_KEY_NOT_FOUND', `There is no API key ${id}.`, { id });
+}
+
+/** Whether a key's scope (null: everything) lies within a credential's own scope. */
+export function withinScope(key: CredentialScope | null, own: CredentialScope): boolean {
   const exceeds = (want: readonly string[] | null | undefined, have: readonly string[] | null) =>
     have !== null && (!want || want.some((w) => !have.includes(w)));
-  if (exceeds(requested?.sites, own.sites) || exceeds(requested?.deviceClasses, own.deviceClasses)) {
+  return !exceeds(key?.sites, own.sites) && !exceeds(key?.deviceClasses, own.deviceClasses);
+}
+
+/** A scoped admin cannot mint a key that sees more than it does. */
+function assertWithinScope(requested: CredentialScope | null, own: CredentialScope): void {
+  if (!withinScope(requested, own)) {
     throw new ApiError(
       403,
       'SCOPE_EXCEEDED',

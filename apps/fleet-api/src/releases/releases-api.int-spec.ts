@@ -9,7 +9,17 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { CommandBus } from '@nestjs/cqrs';
 import { Command } from 'commander';
-import { UrlSigner, parseRoot, parseTargets, verifyRole } from '@hyperfleet/artifacts';
+import {
+  UrlSigner,
+  buildImageTargets,
+  metadataBytes,
+  parseRoot,
+  parseTargets,
+  readRoleKey,
+  tufExpiry,
+  verifyRole,
+} from '@hyperfleet/artifacts';
+import { Metadata, MetadataKind } from '@tufjs/models';
 import { sampleBoard, samplePlan } from '@hyperfleet/acrn';
 import {
   AssignPartitionPlan,
@@ -442,7 +452,9 @@ describe('/api/v1/releases (HTTP, PostgreSQL, projector)', () => {
         [
           'releases',
           ...args,
-          ...(args[0] === 'keys' ? [] : ['--api', h.base, ...(h.adminKey ? ['--api-key', h.adminKey] : [])]),
+          ...(args[0] === 'keys' && args[1] === 'init'
+            ? []
+            : ['--api', h.base, ...(h.adminKey ? ['--api-key', h.adminKey] : [])]),
         ],
         {
           from: 'user',
@@ -507,6 +519,63 @@ describe('/api/v1/releases (HTTP, PostgreSQL, projector)', () => {
         length: sos.length,
         hashes: { sha256: hex('sha256', sos), sha512: hex('sha512', sos) },
       });
+
+      // The server: root uploaded, online keys in HF_DATA_DIR/uptane/online, targets pushed → snapshot and
+      // timestamp signed online; a device reads all four without a credential and checks the chain.
+      const dataDir = path.dirname(artifactsDir);
+      fs.cpSync(path.join(keys, 'online'), path.join(dataDir, 'uptane', 'online'), { recursive: true });
+      expect(await fleetctl('keys', 'push-root', path.join(keys, '1.root.json'))).toBe(0);
+      expect(
+        await fleetctl('sign-targets', '--keys', keys, '--version', '2', '--out', targetsFile, '--push'),
+      ).toBe(0);
+      expect(
+        await fleetctl('sign-targets', '--keys', keys, '--version', '2', '--out', targetsFile, '--push'),
+      ).toBe(2);
+      const fetchPublic = async (file: string) => {
+        const res = await fetch(`${h.base}/api/v1/uptane/image-repository/${file}`);
+        expect({ file, status: res.status }).toEqual({ file, status: 200 });
+        return (await res.json()) as Parameters<typeof Metadata.fromJSON>[1];
+      };
+      const served = {
+        root: parseRoot(await fetchPublic('1.root.json')),
+        timestamp: Metadata.fromJSON(MetadataKind.Timestamp, await fetchPublic('timestamp.json')),
+        snapshot: Metadata.fromJSON(MetadataKind.Snapshot, await fetchPublic('snapshot.json')),
+        targets: parseTargets(await fetchPublic('targets.json')),
+      };
+      for (const role of ['timestamp', 'snapshot', 'targets'] as const) {
+        expect(() => verifyRole(served.root, role, served[role])).not.toThrow();
+      }
+      expect(() => served.timestamp.signed.snapshotMeta.verify(metadataBytes(served.snapshot))).not.toThrow();
+      expect(() =>
+        served.snapshot.signed.meta['targets.json'].verify(metadataBytes(served.targets)),
+      ).not.toThrow();
+      expect(served.snapshot.signed.meta['targets.json'].version).toBe(2);
+      const status = await h.get('/api/v1/uptane/image-repository/status');
+      expect(status.body.roles).toMatchObject({
+        root: { version: 1 },
+        targets: { version: 2 },
+        timestamp: { version: 1 },
+      });
+
+      // Signed by an online key instead of the offline targets key: refused.
+      const forged = buildImageTargets([], {
+        version: 3,
+        expires: tufExpiry(new Date(Date.now() + 86_400_000)),
+        signWith: [readRoleKey(keys, 'timestamp')],
+      });
+      expect(
+        await h.request('PUT', '/api/v1/uptane/image-repository/targets', forged.toJSON()),
+      ).toMatchObject({
+        status: 422,
+        body: { code: 'UPTANE_METADATA_INVALID' },
+      });
+      expect(
+        (
+          await h.request('GET', '/api/v1/uptane/image-repository/9.root.json', undefined, {
+            authorization: '',
+          })
+        ).status,
+      ).toBe(404);
     } finally {
       log.mockRestore();
       err.mockRestore();

@@ -12,15 +12,18 @@ import { ArtifactsController, SignedDownloadsController } from './artifacts.cont
 import { ReleasesController } from './releases.controller';
 import { ReleasesService } from './releases.service';
 import { ARTIFACTS_CONFIG } from './releases.tokens';
+import { UptaneController } from './uptane.controller';
+import { UptaneService } from './uptane.service';
 
 /**
  * /api/v1/releases (catalogue, image uploads and downloads) and /api/v1/artifacts (downloads by sha256,
  * signed device links). Image bytes live in the artifact store, by default HF_DATA_DIR/artifacts.
  */
 @Module({
-  controllers: [ReleasesController, ArtifactsController, SignedDownloadsController],
+  controllers: [ReleasesController, ArtifactsController, SignedDownloadsController, UptaneController],
   providers: [
     ReleasesService,
+    UptaneService,
     DeviceScope,
     {
       provide: ARTIFACTS_CONFIG,

@@ -425,6 +425,29 @@ export function registerReleasesCommands(program: Command): void {
     );
 
   withApiOptions(
+    keys
+      .command('push-root <file>')
+      .description('upload a signed root.json (1.root.json from keys init, or a rotation) to the API'),
+  ).action(
+    action(async (file: string, o: ApiOptions) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+      }
+      const r = await call<{ version: number; expires: string }>(
+        o,
+        'PUT',
+        'api/v1/uptane/image-repository/root',
+        body,
+      );
+      if (o.json) console.log(JSON.stringify(r, null, 2));
+      else console.log(`Root version ${r.version} stored (expires ${r.expires}).`);
+    }),
+  );
+
+  withApiOptions(
     releases
       .command('sign-targets')
       .description(
@@ -433,31 +456,46 @@ export function registerReleasesCommands(program: Command): void {
       .requiredOption('--keys <dir>', 'the directory keys init wrote')
       .requiredOption('--version <n>', 'targets version (one more than the last one signed)')
       .requiredOption('--out <file>', 'where to write targets.json')
-      .option('--expires-days <days>', 'how long it is valid', '30'),
+      .option('--expires-days <days>', 'how long it is valid', '30')
+      .option('--push', 'upload it to the API (which then signs snapshot and timestamp online)'),
   ).action(
-    action(async (o: ApiOptions & { keys: string; version: string; out: string; expiresDays: string }) => {
-      if (!/^[1-9]\d*$/.test(o.version)) throw new UsageError('--version takes a whole number ≥ 1');
-      if (!/^\d+$/.test(o.expiresDays)) throw new UsageError('--expires-days takes whole days');
-      const list = await call<{ items: CatalogueRelease[] }>(o, 'GET', 'api/v1/releases');
-      let targetsKey;
-      try {
-        targetsKey = readRoleKey(o.keys, 'targets');
-      } catch (err) {
-        throw new UsageError(`cannot read the targets key in ${o.keys}: ${(err as Error).message}`);
-      }
-      const metadata = buildImageTargets(list.items, {
-        version: Number(o.version),
-        expires: tufExpiry(new Date(Date.now() + Number(o.expiresDays) * 86_400_000)),
-        signWith: [targetsKey],
-      });
-      fs.writeFileSync(o.out, `${JSON.stringify(metadata.toJSON(), null, 2)}\n`);
-      const count = Object.keys(metadata.signed.targets).length;
-      if (o.json) console.log(JSON.stringify(metadata.toJSON(), null, 2));
-      else
-        console.log(
-          `Signed ${count} target(s) into ${o.out} (version ${o.version}, expires ${metadata.signed.expires}).`,
-        );
-    }),
+    action(
+      async (
+        o: ApiOptions & { keys: string; version: string; out: string; expiresDays: string; push?: boolean },
+      ) => {
+        if (!/^[1-9]\d*$/.test(o.version)) throw new UsageError('--version takes a whole number ≥ 1');
+        if (!/^\d+$/.test(o.expiresDays)) throw new UsageError('--expires-days takes whole days');
+        const list = await call<{ items: CatalogueRelease[] }>(o, 'GET', 'api/v1/releases');
+        let targetsKey;
+        try {
+          targetsKey = readRoleKey(o.keys, 'targets');
+        } catch (err) {
+          throw new UsageError(`cannot read the targets key in ${o.keys}: ${(err as Error).message}`);
+        }
+        const metadata = buildImageTargets(list.items, {
+          version: Number(o.version),
+          expires: tufExpiry(new Date(Date.now() + Number(o.expiresDays) * 86_400_000)),
+          signWith: [targetsKey],
+        });
+        fs.writeFileSync(o.out, `${JSON.stringify(metadata.toJSON(), null, 2)}\n`);
+        const count = Object.keys(metadata.signed.targets).length;
+        if (o.json) console.log(JSON.stringify(metadata.toJSON(), null, 2));
+        else
+          console.log(
+            `Signed ${count} target(s) into ${o.out} (version ${o.version}, expires ${metadata.signed.expires}).`,
+          );
+        if (o.push) {
+          const r = await call<{ targets: number; snapshot: number; timestamp: number }>(
+            o,
+            'PUT',
+            'api/v1/uptane/image-repository/targets',
+            metadata.toJSON(),
+          );
+          if (!o.json)
+            console.log(`Pushed: targets ${r.targets}, snapshot ${r.snapshot}, timestamp ${r.timestamp}.`);
+        }
+      },
+    ),
   );
 }
 

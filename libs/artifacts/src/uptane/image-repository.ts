@@ -2,9 +2,19 @@
  * The Uptane Image repository's metadata, in TUF's formats through @tufjs/models (canonical JSON,
  * ed25519): root (who signs what), and targets naming every published image of the catalogue (yanked and
  * draft releases are left out) with length, sha256 and sha512, and what it is for in `custom`.
- * Snapshot and timestamp (online keys) and the per-device Director come next.
+ * Snapshot and timestamp are signed online by the server; the per-device Director comes next.
  */
-import { Metadata, MetadataKind, Root, TargetFile, Targets } from '@tufjs/models';
+import { createHash } from 'node:crypto';
+import {
+  MetaFile,
+  Metadata,
+  MetadataKind,
+  Root,
+  Snapshot,
+  TargetFile,
+  Targets,
+  Timestamp,
+} from '@tufjs/models';
 import { signerOf, TOP_LEVEL_ROLES, type RoleKey, type TopLevelRole } from './keys';
 
 export const TUF_SPEC_VERSION = '1.0.31';
@@ -128,7 +138,7 @@ export function buildImageTargets(
 export function verifyRole(
   root: Metadata<Root>,
   role: TopLevelRole,
-  metadata: Metadata<Root> | Metadata<Targets>,
+  metadata: Metadata<Root> | Metadata<Targets> | Metadata<Snapshot> | Metadata<Timestamp>,
 ): void {
   root.verifyDelegate(role, metadata);
 }
@@ -139,4 +149,52 @@ export function parseRoot(json: unknown): Metadata<Root> {
 
 export function parseTargets(json: unknown): Metadata<Targets> {
   return Metadata.fromJSON(MetadataKind.Targets, json as Parameters<typeof Metadata.fromJSON>[1]);
+}
+
+/** The canonical bytes a metadata file is served as (what snapshot and timestamp hash). */
+export function metadataBytes(metadata: { toJSON(): unknown }): Buffer {
+  return Buffer.from(JSON.stringify(metadata.toJSON()));
+}
+
+/** snapshot.json: the targets version (with length and hash of its bytes), signed by the snapshot key. */
+export function buildSnapshot(
+  targets: Buffer,
+  targetsVersion: number,
+  options: { version: number; expires: string; signWith: readonly RoleKey[] },
+): Metadata<Snapshot> {
+  const meta = {
+    'targets.json': new MetaFile({
+      version: targetsVersion,
+      length: targets.length,
+      hashes: { sha256: createHash('sha256').update(targets).digest('hex') },
+    }),
+  };
+  const md = new Metadata(
+    new Snapshot({ version: options.version, specVersion: TUF_SPEC_VERSION, expires: options.expires, meta }),
+  );
+  for (const k of options.signWith) md.sign(signerOf(k), true);
+  return md;
+}
+
+/** timestamp.json: the snapshot version, length and hash, signed by the timestamp key. */
+export function buildTimestamp(
+  snapshot: Buffer,
+  snapshotVersion: number,
+  options: { version: number; expires: string; signWith: readonly RoleKey[] },
+): Metadata<Timestamp> {
+  const snapshotMeta = new MetaFile({
+    version: snapshotVersion,
+    length: snapshot.length,
+    hashes: { sha256: createHash('sha256').update(snapshot).digest('hex') },
+  });
+  const md = new Metadata(
+    new Timestamp({
+      version: options.version,
+      specVersion: TUF_SPEC_VERSION,
+      expires: options.expires,
+      snapshotMeta,
+    }),
+  );
+  for (const k of options.signWith) md.sign(signerOf(k), true);
+  return md;
 }

@@ -210,13 +210,18 @@ describe('GET /api/v1/ota (Nest app with the projector, PostgreSQL, telemetry ch
     ['stage=exploded', 'stage'],
     ['target=bios', 'target'],
     ['limit=-1', 'limit'],
-    ['cursor=%%%', 'cursor'],
     ['version=', 'version'],
   ])('GET /ota/devices?%s is 400 VALIDATION_FAILED naming %s', async (query, param) => {
     const res = await get(`/api/v1/ota/devices?${query}`);
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
     expect(res.body.details.issues.map((i: Body) => i.path)).toEqual([param]);
+  });
+
+  it('a cursor the list did not issue is 400 INVALID_CURSOR, as on every list', async () => {
+    const res = await get('/api/v1/ota/devices?cursor=%%%');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'INVALID_CURSOR', details: { parameter: 'cursor' } });
   });
 
   it('documents the endpoints in OpenAPI', async () => {

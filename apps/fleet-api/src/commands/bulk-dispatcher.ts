@@ -13,7 +13,9 @@ import { DeviceCommandsService } from './device-commands.service';
 
 /** Rows claimed per round, and domain commands run at once. */
 export const DISPATCH_CLAIM = 500;
-export const DISPATCH_CONCURRENCY = 16;
+export const DISPATCH_CONCURRENCY = 24;
+/** Accepted decisions recorded together. */
+export const ACCEPT_FLUSH = 100;
 /** With nothing to do, look again this often (another API instance may have recorded a batch). */
 export const DISPATCH_IDLE_MS = 1000;
 /** How long a claim holds; an undecided single command older than this is taken over. */
@@ -107,6 +109,13 @@ export class BulkCommandDispatcher implements OnApplicationBootstrap, OnApplicat
     // the request's decision clears the lease.
     const takeOverBefore = Date.now() - DISPATCH_LEASE_MS;
     const rows = claimed.filter((r) => r.batchId !== null || Date.parse(r.createdAt) < takeOverBefore);
+    // Acceptances are recorded many at once (one UPDATE per ACCEPT_FLUSH), not one round trip each.
+    let accepted: string[] = [];
+    const flush = async () => {
+      const ids = accepted;
+      accepted = [];
+      if (ids.length) await this.acceptMany(ids);
+    };
     await forEachLimited(rows, DISPATCH_CONCURRENCY, async (row) => {
       const planned = actionOfRecorded(row.name, (row.args ?? {}) as Record<string, unknown>);
       try {
@@ -118,19 +127,33 @@ export class BulkCommandDispatcher implements OnApplicationBootstrap, OnApplicat
           });
           return;
         }
-        await this.commands.decide(
+        const decision = await this.commands.decide(
           row.commandId,
           row.deviceId,
           planned.action,
           planned.args,
           (row.actor ?? undefined) as never,
           undefined,
-          { internalErrors: 'retry' },
+          { internalErrors: 'retry', recordAcceptance: false },
         );
+        if (decision.accepted) {
+          accepted.push(row.commandId);
+          if (accepted.length >= ACCEPT_FLUSH) await flush();
+        }
       } catch (err) {
         this.log.warn(`${row.name} for ${row.deviceId} (${row.commandId}): ${(err as Error).message}`);
       }
     });
+    await flush();
     return rows.length;
+  }
+
+  /** DeviceCommandStore.accepted for many rows in one statement (the same columns, the same rule). */
+  private async acceptMany(commandIds: readonly string[]): Promise<void> {
+    await this.pool.query(
+      `UPDATE hf.commands SET decided_at = coalesce(decided_at, now()), claimed_until = NULL, updated_at = now()
+        WHERE command_id = ANY($1::text[])`,
+      [commandIds],
+    );
   }
 }

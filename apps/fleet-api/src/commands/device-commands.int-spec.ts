@@ -295,6 +295,46 @@ describe('device commands over HTTP', () => {
     expect(noDevice.body.code).toMatch(/^(DEVICE_NOT_PROVISIONED|SERVICE_VM_NOT_FOUND)$/);
   });
 
+  it('documents every command route in the OpenAPI document, with its body, answers and problems', async () => {
+    const doc = await rig.get('/docs-json');
+    expect(doc.status).toBe(200);
+    const paths = doc.body.paths as Record<string, Record<string, Body>>;
+    const routes: [string, string, string[]][] = [
+      ...['start', 'stop', 'reset', 'delete'].map(
+        (verb) =>
+          [`/api/v1/devices/{id}/rt-vms/{vm}:${verb}`, 'post', ['202', '400', '404', '409']] as [
+            string,
+            string,
+            string[],
+          ],
+      ),
+      ['/api/v1/devices/{id}/rt-vms/{vm}:change-latency-budget', 'post', ['200', '400', '404', '412']],
+      ['/api/v1/devices/{id}/rt-vms/{vm}:change-latency-budget', 'put', ['200', '400', '404', '412']],
+      ['/api/v1/devices/{id}/service-vm:reboot', 'post', ['202', '400', '404', '409']],
+      ['/api/v1/devices/{id}/service-vm:shutdown', 'post', ['202', '400', '404', '409']],
+      ['/api/v1/devices/{id}/commands', 'get', ['200', '400', '404']],
+      ['/api/v1/commands', 'get', ['200', '400']],
+      ['/api/v1/commands/{commandId}', 'get', ['200', '400', '404']],
+      ['/api/v1/bulk-commands', 'post', ['202', '400']],
+      ['/api/v1/bulk-commands/{batchId}', 'get', ['200', '404']],
+      ['/api/v1/bulk-commands/{batchId}/commands', 'get', ['200', '400', '404']],
+    ];
+    for (const [route, method, statuses] of routes) {
+      const op = paths[route]?.[method];
+      expect({ route, method, documented: Boolean(op) }).toEqual({ route, method, documented: true });
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(statuses));
+      expect(op.summary).toEqual(expect.any(String));
+    }
+    const bulk = paths['/api/v1/bulk-commands'].post;
+    expect(bulk.requestBody.content['application/json'].schema.properties.action.enum).toContain(
+      'service-vm.reboot',
+    );
+    expect(
+      paths['/api/v1/commands/{commandId}'].get.responses['200'].content['application/json'].schema.properties
+        .status.enum,
+    ).toEqual(['queued', 'sent', 'acknowledged', 'succeeded', 'failed', 'rejected', 'timed-out', 'expired']);
+  });
+
   /** fleetctl in process: its verbs against this API, what it prints and the exit code it sets. */
   async function fleetctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
     const program = new Command().exitOverride();

@@ -128,7 +128,11 @@ export class DeviceCommandsService {
     args: ActionArgs,
     actor: CommandActor | undefined,
     expectedVersion?: number,
-    options: { internalErrors: 'reject' | 'retry' } = { internalErrors: 'reject' },
+    options: {
+      internalErrors: 'reject' | 'retry';
+      /** false: the caller records acceptances itself, many at once (the bulk dispatcher). */
+      recordAcceptance?: boolean;
+    } = { internalErrors: 'reject' },
   ): Promise<Decision> {
     const command = planAction(action, deviceId, args).domainCommand({
       commandId,
@@ -154,7 +158,7 @@ export class DeviceCommandsService {
         .catch(() => undefined);
       throw err;
     }
-    await this.store.accepted(commandId);
+    if (options.recordAcceptance !== false) await this.store.accepted(commandId);
     return { accepted: true };
   }
 

@@ -33,6 +33,7 @@ import { ProjectorService } from '@hyperfleet/projector';
 import { registerReleasesCommands } from '../../../fleetctl/src/commands/releases';
 import { startFleetApi, type ApiHarness } from '../../test/api-harness';
 import { ARTIFACTS_CONFIG } from './releases.tokens';
+import { UptaneService } from './uptane.service';
 
 const planId = 'tgl-hybrid';
 const board = 'tgl-i7-1185gre';
@@ -550,11 +551,19 @@ describe('/api/v1/releases (HTTP, PostgreSQL, projector)', () => {
         served.snapshot.signed.meta['targets.json'].verify(metadataBytes(served.targets)),
       ).not.toThrow();
       expect(served.snapshot.signed.meta['targets.json'].version).toBe(2);
+      // The timestamp is re-signed over the same snapshot before it expires (not while it is fresh).
+      const uptane = h.app.get(UptaneService);
+      expect(await uptane.refreshTimestamp()).toBeNull();
+      expect(await uptane.refreshTimestamp(new Date(Date.now() + 20 * 3_600_000))).toBe(2);
+      const refreshed = Metadata.fromJSON(MetadataKind.Timestamp, await fetchPublic('timestamp.json'));
+      expect(refreshed.signed.version).toBe(2);
+      expect(() => verifyRole(served.root, 'timestamp', refreshed)).not.toThrow();
+      expect(() => refreshed.signed.snapshotMeta.verify(metadataBytes(served.snapshot))).not.toThrow();
       const status = await h.get('/api/v1/uptane/image-repository/status');
       expect(status.body.roles).toMatchObject({
         root: { version: 1 },
         targets: { version: 2 },
-        timestamp: { version: 1 },
+        timestamp: { version: 2 },
       });
 
       // Signed by an online key instead of the offline targets key: refused.

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Pool } from 'pg';
 import {
   buildSnapshot,
@@ -56,7 +56,10 @@ const invalid = (message: string, details: Record<string, unknown> = {}) =>
   new ApiError(422, 'UPTANE_METADATA_INVALID', message, details);
 
 @Injectable()
-export class UptaneService implements OnModuleInit {
+export class UptaneService implements OnModuleInit, OnModuleDestroy {
+  private readonly log = new Logger('Uptane');
+  private refresher: NodeJS.Timeout | null = null;
+
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(RUNTIME) private readonly infra: RuntimeInfrastructure,
@@ -65,6 +68,41 @@ export class UptaneService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await runMigrations(this.pool, UPTANE_MIGRATION_SET);
+    // timestamp.json lives a day: re-sign it well before, so devices never see it expire.
+    this.refresher = setInterval(() => {
+      this.refreshTimestamp().catch((error: unknown) =>
+        this.log.warn(`timestamp refresh failed: ${(error as Error).message}`),
+      );
+    }, 15 * 60_000);
+    this.refresher.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.refresher) clearInterval(this.refresher);
+  }
+
+  /**
+   * A new timestamp over the current snapshot when the current one expires within half its lifetime (as
+   * seen at `now`). Several API processes may race: the second insert of a version is a no-op.
+   */
+  async refreshTimestamp(now = new Date()): Promise<number | null> {
+    const [current, snapshotRow] = [await this.latest('timestamp'), await this.latest('snapshot')];
+    if (!current || !snapshotRow) return null;
+    const expires = Date.parse((JSON.parse(current.body) as { signed: { expires: string } }).signed.expires);
+    if (expires - now.getTime() > (TIMESTAMP_DAYS * 86_400_000) / 2) return null;
+    if (!fs.existsSync(path.join(this.onlineKeysDir, 'timestamp.ed25519.pem'))) return null;
+    const timestamp = buildTimestamp(Buffer.from(snapshotRow.body), snapshotRow.version, {
+      version: current.version + 1,
+      expires: tufExpiry(new Date(now.getTime() + TIMESTAMP_DAYS * 86_400_000)),
+      signWith: [this.onlineKey('timestamp')],
+    });
+    try {
+      await this.insert('timestamp', current.version + 1, metadataBytes(timestamp));
+    } catch (error) {
+      if ((error as { code?: string }).code === 'UPTANE_VERSION_EXISTS') return null;
+      throw error;
+    }
+    return current.version + 1;
   }
 
   get onlineKeysDir(): string {

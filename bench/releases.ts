@@ -2,7 +2,8 @@
  * `npm run bench -- releases`: release image upload and download through the fleet API against the
  * same bytes moved by `cp` and by a bare node:http server (no hashing, no auth, no domain) in the same
  * run. The image (BENCH_RELEASE_MB, default 512 MiB) is generated on the fly; the process's RSS is
- * sampled during each transfer, to show that uploads and downloads stream (flat memory).
+ * sampled during each transfer, to show that uploads and downloads stream (flat memory). Then the Uptane
+ * Director's per-device targets metadata for BENCH_DIRECTOR_DEVICES devices (default 100,000; target < 10 s).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { NestFactory } from '@nestjs/core';
 import { FleetApiAppModule } from '@hyperfleet/fleet-api';
 import { loadConfig, type RuntimeInfrastructure } from '@hyperfleet/platform';
+import { buildDirectorTargets, generateRoleKey, signerOf, tufExpiry } from '@hyperfleet/artifacts';
 import { benchDatabase, fmt, table } from './support';
 
 const MiB = 1024 * 1024;
@@ -108,6 +110,34 @@ async function bareServer(dir: string, serve: string): Promise<{ url: string; cl
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** Per-device Director targets (two images each), signed one by one on this process's one thread. */
+function directorBench(): void {
+  const devices = Number(process.env.BENCH_DIRECTOR_DEVICES ?? 100_000);
+  const key = generateRoleKey();
+  const signer = signerOf(key);
+  const expires = tufExpiry(new Date(Date.now() + 86_400_000));
+  const images = [
+    { path: 'r/hv/acrn.bin', length: 4_194_304, sha256: 'a'.repeat(64), sha512: 'b'.repeat(128) },
+    { path: 'r/rt0/rt0.img', length: 268_435_456, sha256: 'c'.repeat(64), sha512: 'd'.repeat(128) },
+  ];
+  let bytes = 0;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < devices; i++) {
+    const md = buildDirectorTargets({ deviceId: `veh-${i}`, hardwareId: 'tgl-i7-1185gre' }, images, {
+      version: 1,
+      expires,
+      signWith: key,
+      signer,
+    });
+    bytes += JSON.stringify(md.toJSON()).length;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  console.log(
+    `director: ${fmt(devices)} per-device targets.json signed (ed25519, canonical JSON) in ${seconds.toFixed(2)} s ` +
+      `(${fmt(devices / seconds)}/s, ${fmt(bytes / devices)} bytes each; target < 10 s for 100,000)`,
+  );
 }
 
 export async function releasesBench(): Promise<void> {
@@ -208,6 +238,7 @@ export async function releasesBench(): Promise<void> {
         ],
       ),
     );
+    directorBench();
     console.log(
       `(one process: the client and both servers share it, so RSS growth covers all of them; ${os.cpus().length} CPUs)`,
     );

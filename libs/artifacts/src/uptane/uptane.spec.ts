@@ -10,6 +10,7 @@ import {
   verifyRole,
   type CatalogueRelease,
 } from './image-repository';
+import { buildDirectorTargets } from './director';
 import { generateRoleKey } from './keys';
 import { initKeySet, keyFile, readRoleKey } from './offline-keys';
 
@@ -138,5 +139,32 @@ describe('Image repository metadata (TUF via @tufjs/models)', () => {
       signWith: [newRoot],
     });
     expect(() => verifyRole(root, 'root', onlyNew)).toThrow();
+  });
+});
+
+describe('Director targets', () => {
+  it('names the images one device should install, bound to the device and its board, signed by the Director key', () => {
+    const directorKey = generateRoleKey();
+    const root = buildRoot({
+      version: 1,
+      expires: tufExpiry(new Date(Date.now() + 86_400_000)),
+      keys: {
+        root: [directorKey],
+        targets: [directorKey],
+        snapshot: [directorKey],
+        timestamp: [directorKey],
+      },
+      signWith: [directorKey],
+    });
+    const md = buildDirectorTargets(
+      { deviceId: 'veh-1', hardwareId: 'tgl-i7-1185gre' },
+      [{ path: 'june/hv/acrn.bin', length: 1234, sha256: 'a'.repeat(64), sha512: 'b'.repeat(128) }],
+      { version: 7, expires: tufExpiry(new Date(Date.now() + 3_600_000)), signWith: directorKey },
+    );
+    expect(() => verifyRole(root, 'targets', md)).not.toThrow();
+    expect(md.signed.targets['june/hv/acrn.bin'].custom).toEqual({
+      ecuIdentifier: 'veh-1',
+      hardwareId: 'tgl-i7-1185gre',
+    });
   });
 });

@@ -41,6 +41,8 @@ export const DEFAULT_RETENTION: Record<Channel, number> = {
   telemetry: 2 * DAY,
   'dead-letters': 30 * DAY,
 };
+/** Bytes of record values one produce request carries at most (below the broker's 1 MiB default). */
+const MAX_REQUEST_BYTES = 768 * 1024;
 const TRANSIENT = /coordinator is not available|coordinator is loading|not the correct coordinator|rebalanc/i;
 
 /**
@@ -114,15 +116,25 @@ export class KafkaTransport implements EventTransport {
   async publish(channel: Channel, records: readonly TransportRecord[]): Promise<void> {
     if (!this.producer) throw new Error('KafkaTransport.publish before start()');
     if (records.length === 0) return;
-    await this.producer.send({
-      topic: this.topic(channel),
-      acks: -1,
-      messages: records.map((r) => ({
-        key: r.key,
-        value: r.json ?? JSON.stringify(r.event),
-        headers: { 'content-type': 'application/cloudevents+json' },
-      })),
-    });
+    // One request stays under the broker's message.max.bytes (1 MiB by default, per partition's
+    // batch) even when every record goes to one partition: a relay's batch of 1,000 telemetry records
+    // of one device (~2.6 MB) would otherwise be refused forever. Chunks go one after the other, so
+    // per-key order holds.
+    const messages = records.map((r) => ({
+      key: r.key,
+      value: r.json ?? JSON.stringify(r.event),
+      headers: { 'content-type': 'application/cloudevents+json' },
+    }));
+    for (let i = 0; i < messages.length;) {
+      let bytes = 0;
+      let j = i;
+      while (j < messages.length && (j === i || bytes + messages[j].value.length <= MAX_REQUEST_BYTES)) {
+        bytes += messages[j].value.length + messages[j].key.length + 64;
+        j++;
+      }
+      await this.producer.send({ topic: this.topic(channel), acks: -1, messages: messages.slice(i, j) });
+      i = j;
+    }
   }
 
   async subscribe(options: SubscribeOptions): Promise<TransportSubscription> {

@@ -1,5 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
-import { PostgresCheckpointStore, PostgresLogSubscription, type LogPosition } from '@hyperfleet/event-store';
+import {
+  PostgresCheckpointStore,
+  PostgresLogSubscription,
+  type LogBatch,
+  type LogPosition,
+} from '@hyperfleet/event-store';
 import type { EventTransport } from '../transport/event-transport';
 import { lastTelemetryPosition, readTelemetryLog, type TelemetryLogRecord } from './telemetry-log';
 
@@ -58,6 +63,7 @@ export class TelemetryRelay {
   private lastError: string | null = null;
   private failingSince: Date | null = null;
   private dropped = 0;
+  private prefetch: { after: string; batch: Promise<LogBatch<TelemetryLogRecord>> } | null = null;
   private readonly checkpoints: PostgresCheckpointStore;
   private readonly maxSpoolRows: number;
   private readonly log: (line: string) => void;
@@ -137,10 +143,11 @@ export class TelemetryRelay {
     let dropped = 0;
     const after = position ?? { transactionId: 0n, globalPosition: 0n };
     while (excess > 0) {
+      // Committed rows in log order, without the xmin bound the reads use: a long transaction anywhere
+      // in the cluster must not keep the spool from its bound (the relay still reads what is left in order).
       const res = await this.o.pool.query(
         `DELETE FROM hf.telemetry_log WHERE ctid = ANY(ARRAY(
            SELECT ctid FROM hf.telemetry_log WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
-             AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
             ORDER BY transaction_id, position LIMIT $3))`,
         [after.transactionId.toString(), after.globalPosition.toString(), Math.min(excess, DELETE_CHUNK)],
       );
@@ -174,6 +181,24 @@ export class TelemetryRelay {
     return rows.length ? Math.max(0, Number(last.globalPosition - BigInt(rows[0].first)) + 1) : 0;
   }
 
+  /**
+   * Reads the next batch while the current one is being published (a catch-up is then bounded by
+   * the slower of the two, not their sum). A prefetched read stays valid: it only saw rows below
+   * the oldest running transaction, and nothing can commit there later.
+   */
+  private async readAhead(after: LogPosition, n: number): Promise<LogBatch<TelemetryLogRecord>> {
+    const key = (p: LogPosition) => `${p.transactionId}/${p.globalPosition}`;
+    const hit = this.prefetch?.after === key(after) ? this.prefetch.batch : null;
+    this.prefetch = null;
+    const batch = await (hit ?? readTelemetryLog(this.o.pool, after, n));
+    if (batch.events.length === n) {
+      const next = readTelemetryLog(this.o.pool, batch.position, n);
+      next.catch(() => undefined); // a failed prefetch is read again, and reported, by the next read
+      this.prefetch = { after: key(batch.position), batch: next };
+    }
+    return batch;
+  }
+
   private async tryLead(): Promise<void> {
     if (this.stopped) return;
     try {
@@ -193,7 +218,7 @@ export class TelemetryRelay {
         checkpoints: this.checkpoints,
         batchSize: this.o.batchSize ?? 1000,
         pollIntervalMs: this.o.pollIntervalMs ?? 100,
-        read: (after, n) => readTelemetryLog(this.o.pool, after, n),
+        read: (after, n) => this.readAhead(after, n),
         head: () => lastTelemetryPosition(this.o.pool),
         handle: async (records) => {
           // kafkajs retries a send until the broker is back: say so while it waits.

@@ -188,7 +188,9 @@ export class PlansController {
       'Every violation of the ACRN rules (docs/acrn-rules.md) with its rule code, severity, VMs and pCPUs; ' +
       '`valid` is false when any has error severity. JSON: `{ plan, board? }`; XML: the scenario XML as the ' +
       'body with `?board=` optional. The board is the imported board named by `board`, else the one the ' +
-      'plan names (404 BOARD_NOT_FOUND / 422 BOARD_NOT_IMPORTED when it was not imported).',
+      'plan names (404 BOARD_NOT_FOUND / 422 BOARD_NOT_IMPORTED when it was not imported); with ' +
+      '`deviceId`, the board that device reports, which is what assigning the plan to it will check ' +
+      '(422 BOARD_NOT_REPORTED before its first birth; 404 DEVICE_NOT_FOUND).',
   })
   @queryParams(validatePlanQuerySchema)
   @ApiConsumes('application/json', 'application/xml', 'text/xml')
@@ -196,11 +198,15 @@ export class PlansController {
   @ApiResponse({ status: 200, description: 'The violations', schema: openApiSchema(validateResponseSchema) })
   @applyAll(xmlProblems)
   @problem(404, 'BOARD_NOT_FOUND: the named board was not imported')
-  @problem(422, 'INVALID_PARTITION_PLAN, SCENARIO_INVALID, XML_WRONG_ROOT, BOARD_NOT_IMPORTED')
+  @problem(
+    422,
+    'INVALID_PARTITION_PLAN, SCENARIO_INVALID, XML_WRONG_ROOT, BOARD_NOT_IMPORTED, BOARD_NOT_REPORTED',
+  )
   async validate(
     @Body() body: unknown,
     @Query(new ZodValidationPipe(validatePlanQuerySchema, 'query')) query: ValidatePlanQuery,
     @Req() req: Request,
+    @CurrentActor() actor: Actor,
   ): Promise<ValidateResponse> {
     if (isXmlUpload(req, query.format)) {
       const xml = xmlBodyText(body, 'scenario');
@@ -208,11 +214,14 @@ export class PlansController {
         board: query.board,
         scenario: query.scenario,
       });
-      return { ...(await this.plans.validate(plan, query.board)), unmodelled };
+      const device = query.deviceId ? { actor, deviceId: query.deviceId } : undefined;
+      return { ...(await this.plans.validate(plan, query.board, device)), unmodelled };
     }
     const input = new ZodValidationPipe(validatePlanBodySchema, 'body').transform(body);
     const plan = this.plans.parse(null, input.plan);
-    return { ...(await this.plans.validate(plan, input.board ?? query.board)), unmodelled: [] };
+    const deviceId = input.deviceId ?? query.deviceId;
+    const device = deviceId ? { actor, deviceId } : undefined;
+    return { ...(await this.plans.validate(plan, input.board ?? query.board, device)), unmodelled: [] };
   }
 
   @Get('plans/:id')

@@ -96,6 +96,9 @@ export const validatePlanBodySchema = z
     board: boardNameSchema
       .optional()
       .describe('Validate against this imported board (default: the plan\u2019s board)'),
+    deviceId: deviceIdSchema
+      .optional()
+      .describe('Validate against the board this device reports (instead of an imported board)'),
   })
   .strict();
 export type ValidatePlanBody = z.output<typeof validatePlanBodySchema>;
@@ -106,6 +109,9 @@ export const validatePlanQuerySchema = z
     board: boardNameSchema
       .optional()
       .describe('Validate against this imported board (default: the board the plan names)'),
+    deviceId: deviceIdSchema
+      .optional()
+      .describe('Validate against the board this device reports (instead of an imported board)'),
     scenario: z.string().min(1).max(200).optional(),
   })
   .strict();
@@ -155,8 +161,12 @@ export const validationReportSchema = z.object({
   valid: z.boolean().describe('No error-severity violation (warnings allowed, as in ACRN)'),
   board: z.object({
     name: z.string(),
-    revision: z.number().describe('Revision of the imported board'),
-    xmlSha256: z.string(),
+    source: z
+      .enum(['imported', 'reported'])
+      .describe('An imported board XML, or the board inventory a device reported (`deviceId`)'),
+    revision: z.number().nullable().describe('Revision of the imported board (null: reported)'),
+    xmlSha256: z.string().nullable().describe('sha256 of the imported board XML (null: reported)'),
+    deviceId: z.string().nullable().describe('The device whose reported board was used'),
   }),
   errorCount: z.number(),
   warningCount: z.number(),

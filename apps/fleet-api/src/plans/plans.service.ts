@@ -12,6 +12,7 @@ import {
   AssignPartitionPlan,
   CreatePartitionPlan,
   DomainRejection,
+  HypervisorAggregate,
   PartitionPlanAggregate,
   RevisePartitionPlan,
   latestRevision,
@@ -24,7 +25,7 @@ import {
 } from '@hyperfleet/domain';
 import { EVENT_STORE, PG_POOL, forEachLimited } from '@hyperfleet/platform';
 import { commandActor, type Actor } from '../auth/auth.types';
-import { DeviceScope } from '../auth/device-scope';
+import { DeviceScope, deviceNotFound } from '../auth/device-scope';
 import { BoardStore, boardNotFound, type StoredBoard } from '../boards/board.store';
 import { DeviceFilterResolver, type DeviceFilter } from '../fleet/device-filter';
 import { ApiError } from '../http/api-error';
@@ -128,7 +129,12 @@ export class PlansService {
    * the plan names. An explicitly named board that was not imported is 404; a plan whose own board was not
    * imported is 422 BOARD_NOT_IMPORTED, as nothing could be checked.
    */
-  async validate(plan: PartitionPlan, boardName?: string): Promise<ValidationReportResponse> {
+  async validate(
+    plan: PartitionPlan,
+    boardName?: string,
+    device?: { actor: Actor; deviceId: string },
+  ): Promise<ValidationReportResponse> {
+    if (device) return this.validateOnDevice(plan, device.actor, device.deviceId);
     const board = await this.boards.get(boardName ?? plan.board);
     if (!board) {
       if (boardName !== undefined) throw boardNotFound(boardName);
@@ -141,6 +147,38 @@ export class PlansService {
       );
     }
     return report(validatePartitionPlan(plan, board.board), board);
+  }
+
+  /**
+   * Against the board inventory a device reported (its Hypervisor stream): what AssignPartitionPlan will
+   * check, so an operator can ask before assigning. 422 BOARD_NOT_REPORTED while the device has sent none.
+   */
+  private async validateOnDevice(
+    plan: PartitionPlan,
+    actor: Actor,
+    deviceId: string,
+  ): Promise<ValidationReportResponse> {
+    await this.scope.assertVisible(actor, deviceId);
+    const hv = new HypervisorAggregate(deviceId).loadFromStream(
+      await this.store.readStream(streamIds.hypervisor(deviceId)),
+    );
+    if (!hv.state.provisioned) throw deviceNotFound(deviceId);
+    const board = hv.state.board;
+    if (!board) {
+      throw new ApiError(
+        422,
+        'BOARD_NOT_REPORTED',
+        `Device ${deviceId} has not reported its board inventory yet (it does so in its birth)`,
+        { deviceId },
+      );
+    }
+    return report(validatePartitionPlan(plan, board), {
+      name: board.name,
+      source: 'reported',
+      revision: null,
+      xmlSha256: null,
+      deviceId,
+    });
   }
 
   /** Shape check (libs/acrn's plan schema), as the domain does it: 422 INVALID_PARTITION_PLAN. */
@@ -321,7 +359,10 @@ export class PlansService {
   }
 }
 
-export function report(violations: readonly Violation[], board: StoredBoard): ValidationReportResponse {
+export function report(
+  violations: readonly Violation[],
+  board: StoredBoard | ValidationReportResponse['board'],
+): ValidationReportResponse {
   const items: ViolationItem[] = violations.map((v) => {
     const path = (v as unknown as { path?: unknown }).path;
     return {
@@ -338,7 +379,16 @@ export function report(violations: readonly Violation[], board: StoredBoard): Va
   const errorCount = items.filter((v) => v.severity === 'error').length;
   return {
     valid: errorCount === 0,
-    board: { name: board.name, revision: board.revision, xmlSha256: board.xmlSha256 },
+    board:
+      'source' in board
+        ? board
+        : {
+            name: board.name,
+            source: 'imported',
+            revision: board.revision,
+            xmlSha256: board.xmlSha256,
+            deviceId: null,
+          },
     errorCount,
     warningCount: items.length - errorCount,
     violations: items,

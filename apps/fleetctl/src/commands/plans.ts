@@ -14,7 +14,12 @@ export interface Violation {
 
 export interface ValidationReport {
   valid: boolean;
-  board: { name: string; revision: number };
+  board: {
+    name: string;
+    source?: 'imported' | 'reported';
+    revision: number | null;
+    deviceId?: string | null;
+  };
   errorCount: number;
   warningCount: number;
   violations: Violation[];
@@ -97,7 +102,7 @@ const enc = encodeURIComponent;
 export function printReport(r: ValidationReport): void {
   const verdict = r.valid ? 'valid' : 'INVALID';
   console.log(
-    `${verdict} on board ${r.board.name} (revision ${r.board.revision}): ${r.errorCount} error(s), ${r.warningCount} warning(s)`,
+    `${verdict} on board ${r.board.name} (${r.board.source === 'reported' ? `as ${r.board.deviceId} reports it` : `revision ${r.board.revision}`}): ${r.errorCount} error(s), ${r.warningCount} warning(s)`,
   );
   for (const v of r.violations) {
     console.log(`  ${v.severity.padEnd(7)} ${v.code}${v.vm ? ` [${v.vm}]` : ''}: ${v.message}`);
@@ -334,33 +339,44 @@ export function registerPlansCommands(program: Command): void {
     .option('--file <plan.json>', 'plan JSON (a bare plan, or { plan })')
     .option('--xml <scenario.xml>', 'an ACRN scenario XML')
     .option('--board <name>', 'an imported board (default: the board the plan names)')
+    .option('--device <deviceId>', 'the board this device reports (what assigning to it checks)')
     .option(...apiOption)
     .option(...jsonOption)
-    .action(async (o: { file?: string; xml?: string; board?: string; api?: string; json?: boolean }) => {
-      const api = o.api ?? defaultApiUrl();
-      const source = planSource(o);
-      const r =
-        'xml' in source
-          ? await callApi<ValidationReport>(
-              api,
-              'POST',
-              `api/v1/plans:validate${query({ board: o.board })}`,
-              source.xml,
-              {
-                contentType: XML,
-              },
-            )
-          : await callApi<ValidationReport>(api, 'POST', 'api/v1/plans:validate', {
-              plan: 'plan' in source.json ? source.json.plan : source.json,
-              ...(o.board ? { board: o.board } : {}),
-            });
-      if (o.json) console.log(JSON.stringify(r, null, 2));
-      else printReport(r);
-      if (!r.valid)
-        throw new Error(
-          `the plan breaks ${r.errorCount} ACRN rule(s) with error severity on board ${r.board.name}`,
-        );
-    });
+    .action(
+      async (o: {
+        file?: string;
+        xml?: string;
+        board?: string;
+        device?: string;
+        api?: string;
+        json?: boolean;
+      }) => {
+        const api = o.api ?? defaultApiUrl();
+        const source = planSource(o);
+        const r =
+          'xml' in source
+            ? await callApi<ValidationReport>(
+                api,
+                'POST',
+                `api/v1/plans:validate${query({ board: o.board, deviceId: o.device })}`,
+                source.xml,
+                {
+                  contentType: XML,
+                },
+              )
+            : await callApi<ValidationReport>(api, 'POST', 'api/v1/plans:validate', {
+                plan: 'plan' in source.json ? source.json.plan : source.json,
+                ...(o.board ? { board: o.board } : {}),
+                ...(o.device ? { deviceId: o.device } : {}),
+              });
+        if (o.json) console.log(JSON.stringify(r, null, 2));
+        else printReport(r);
+        if (!r.valid)
+          throw new Error(
+            `the plan breaks ${r.errorCount} ACRN rule(s) with error severity on board ${r.board.name}`,
+          );
+      },
+    );
 
   plans
     .command('export <id>')

@@ -5,8 +5,8 @@ const benches: Record<string, (seconds: number) => Promise<void>> = {
   ingest: (seconds) => import('./ingest.bench').then((m) => m.ingestBench(seconds)),
   projections: (seconds) => import('./projections.bench').then((m) => m.projectionsBench(seconds)),
   releases: () => import('./releases').then((m) => m.releasesBench()),
-  releases: () => import('./releases').then((m) => m.releasesBench()),
   commands: (seconds) => import('./commands').then((m) => m.commandsBench(seconds)),
+  'kafka-outage': (seconds) => import('./kafka-outage.bench').then((m) => m.kafkaOutageBench(seconds)),
 };
 
 async function main() {

@@ -84,7 +84,10 @@ export class BoardsController {
     description: 'Replaced, or unchanged',
     schema: openApiSchema(boardImportResponseSchema),
   })
-  @problem(400, 'XML_MALFORMED, XML_DTD_FORBIDDEN, XML_TOO_DEEP\u2026 (libs/acrn\u2019s code for XML it refuses), EMPTY_BODY, INVALID_IF_MATCH')
+  @problem(
+    400,
+    'XML_MALFORMED, XML_DTD_FORBIDDEN, XML_TOO_DEEP\u2026 (libs/acrn\u2019s code for XML it refuses), EMPTY_BODY, INVALID_IF_MATCH',
+  )
   @problem(412, 'PRECONDITION_FAILED: If-Match names another revision')
   @problem(413, 'PAYLOAD_TOO_LARGE')
   @problem(415, 'UNSUPPORTED_MEDIA_TYPE: not an XML body')
@@ -139,7 +142,10 @@ export class BoardsController {
   })
   @queryParams(boardListQuerySchema)
   @ApiResponse({ status: 200, description: 'A page of boards', schema: openApiSchema(boardPageSchema) })
-  @problem(400, 'VALIDATION_FAILED: a query parameter is invalid; INVALID_CURSOR: a cursor this list did not issue')
+  @problem(
+    400,
+    'VALIDATION_FAILED: a query parameter is invalid; INVALID_CURSOR: a cursor this list did not issue',
+  )
   async list(
     @Query(new ZodValidationPipe(boardListQuerySchema, 'query')) query: BoardListQuery,
   ): Promise<Page<BoardSummary>> {

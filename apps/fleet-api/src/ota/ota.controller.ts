@@ -73,7 +73,10 @@ export class OtaController {
     description: 'A page of artefacts',
     schema: openApiSchema(otaDevicesPageSchema),
   })
-  @problem(400, 'VALIDATION_FAILED: a query parameter is invalid (details.issues names it); INVALID_CURSOR: a cursor this list did not issue')
+  @problem(
+    400,
+    'VALIDATION_FAILED: a query parameter is invalid (details.issues names it); INVALID_CURSOR: a cursor this list did not issue',
+  )
   devices(
     @Query(new ZodValidationPipe(otaDevicesQuerySchema, 'query')) query: OtaDevicesQuery,
     @CurrentActor() actor: Actor,

@@ -66,7 +66,10 @@ export class SchedulingController {
     description: 'A page of devices in drift',
     schema: openApiSchema(driftPageSchema),
   })
-  @problem(400, 'VALIDATION_FAILED: a query parameter is invalid (details.issues names it); INVALID_CURSOR: a cursor this list did not issue')
+  @problem(
+    400,
+    'VALIDATION_FAILED: a query parameter is invalid (details.issues names it); INVALID_CURSOR: a cursor this list did not issue',
+  )
   drift(
     @Query(new ZodValidationPipe(driftQuerySchema, 'query')) query: DriftQuery,
     @CurrentActor() actor: Actor,

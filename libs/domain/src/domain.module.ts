@@ -5,6 +5,7 @@ import { PARTITION_PLAN_COMMAND_HANDLERS } from './partition-plan/partition-plan
 import { RELEASE_COMMAND_HANDLERS } from './release/release.handlers';
 import { RT_VM_COMMAND_HANDLERS } from './rt-vm/rt-vm.handlers';
 import { SERVICE_VM_COMMAND_HANDLERS } from './service-vm/service-vm.handlers';
+import { VM_COMMAND_HANDLERS } from './vm/vm.handlers';
 import { DOMAIN_CLOCK, systemClock, type Clock } from './shared/clock';
 import { DOMAIN_EVENT_STORE, type EventStreamStore } from './shared/event-stream-store';
 import { DOMAIN_STREAM_CACHE, StreamCache } from './shared/stream-cache';
@@ -13,6 +14,7 @@ export const DOMAIN_COMMAND_HANDLERS = [
   ...HYPERVISOR_COMMAND_HANDLERS,
   ...SERVICE_VM_COMMAND_HANDLERS,
   ...RT_VM_COMMAND_HANDLERS,
+  ...VM_COMMAND_HANDLERS,
   ...PARTITION_PLAN_COMMAND_HANDLERS,
   ...RELEASE_COMMAND_HANDLERS,
 ];

@@ -31,6 +31,12 @@ export * from './rt-vm/rt-vm.decider';
 export * from './rt-vm/rt-vm.aggregate';
 export * from './rt-vm/rt-vm.handlers';
 
+export * from './vm/vm.events';
+export * from './vm/vm.commands';
+export * from './vm/vm.decider';
+export * from './vm/vm.aggregate';
+export * from './vm/vm.handlers';
+
 export * from './partition-plan/partition-plan.events';
 export * from './partition-plan/partition-plan.commands';
 export * from './partition-plan/partition-plan.decider';

@@ -6,7 +6,10 @@ import {
   MarkDeviceOnline,
   RecordRtVmPowerOff,
   RecordRtVmTripleFault,
+  RecordVmPowerOff,
+  RecordVmTripleFault,
   RegisterRtVm,
+  RegisterVm,
   ReportBoardInventory,
   ReportDeviceModelHealth,
   ReportHypervisorVersion,
@@ -14,6 +17,7 @@ import {
   ReportRtVmLatency,
   ReportRtVmState,
   ReportServiceVmBooted,
+  ReportVmState,
   type CommandMeta,
   type CommandOutcome,
   type DomainCommand,
@@ -25,6 +29,13 @@ export interface Effect {
   readonly commands: readonly DomainCommand<string, object>[];
   /** RTVMs named in a birth: registered if new, else their state reported. */
   readonly rtVms?: readonly { vmName: string; register: RegisterRtVm; report: ReportRtVmState }[];
+  /** Every other VM of a birth (standard VMs and the Service VM), after the RTVMs. */
+  readonly vms?: readonly RegisterVm[];
+  /** A vm-state: the RTVM's command, and the one for a VM that is not an RTVM (tried when no RTVM has the name). */
+  readonly vmState?: {
+    readonly rtVm: DomainCommand<string, object>;
+    readonly vm: DomainCommand<string, object>;
+  };
   readonly telemetry: readonly TransportRecord[];
   /** A cmd-ack to apply to the command log. */
   readonly commandAck?: DeviceMessageMap['cmd-ack']['payload'];
@@ -98,18 +109,58 @@ export function effectOf(decoded: DecodedDeviceMessage, options: EffectOptions):
             meta(`rtvm-state/${vm.name}`),
           ),
         }));
-      return { commands, rtVms, telemetry: [] };
+      const vms = [
+        new RegisterVm(
+          {
+            deviceId,
+            vmName: b.serviceVm.name,
+            vmType: 'STANDARD_VM',
+            loadOrder: 'SERVICE_VM',
+            pcpus: [],
+            imageVersion: b.serviceVm.osImageVersion,
+            at,
+          },
+          meta(`vm/${b.serviceVm.name}`),
+        ),
+        ...b.vms.flatMap((vm) =>
+          vm.vmType === 'RTVM'
+            ? []
+            : [
+                new RegisterVm(
+                  {
+                    deviceId,
+                    vmName: vm.name,
+                    vmType: vm.vmType,
+                    loadOrder: vm.loadOrder,
+                    pcpus: vm.pcpus,
+                    imageVersion: vm.imageVersion,
+                    state: vm.state,
+                    at,
+                  },
+                  meta(`vm/${vm.name}`),
+                ),
+              ],
+        ),
+      ];
+      return { commands, rtVms, vms, telemetry: [] };
     }
     case 'vm-state': {
       const p = decoded.message.payload;
-      const ref = { deviceId, vmName: p.vmName };
-      const command =
+      // observedAt is optional: without it the fact is as old as the message.
+      const ref = { deviceId, vmName: p.vmName, at: p.observedAt ?? at };
+      const rtVm =
         p.event === 'VM_EVENT_POWEROFF'
-          ? new RecordRtVmPowerOff({ ...ref, at: p.observedAt }, meta('vm-state'))
+          ? new RecordRtVmPowerOff(ref, meta('vm-state'))
           : p.event === 'VM_EVENT_TRIPLE_FAULT'
-            ? new RecordRtVmTripleFault({ ...ref, at: p.observedAt }, meta('vm-state'))
-            : new ReportRtVmState({ ...ref, state: p.state, at: p.observedAt }, meta('vm-state'));
-      return { commands: [command], telemetry: [] };
+            ? new RecordRtVmTripleFault(ref, meta('vm-state'))
+            : new ReportRtVmState({ ...ref, state: p.state }, meta('vm-state'));
+      const vm =
+        p.event === 'VM_EVENT_POWEROFF'
+          ? new RecordVmPowerOff(ref, meta('vm-state/vm'))
+          : p.event === 'VM_EVENT_TRIPLE_FAULT'
+            ? new RecordVmTripleFault(ref, meta('vm-state/vm'))
+            : new ReportVmState({ ...ref, state: p.state }, meta('vm-state/vm'));
+      return { commands: [], vmState: { rtVm, vm }, telemetry: [] };
     }
     case 'health': {
       const p = decoded.message.payload;
@@ -206,6 +257,16 @@ export async function applyCommands(bus: CommandBus, effect: Effect): Promise<Do
     } else if (r) {
       return r;
     }
+  }
+  for (const vm of effect.vms ?? []) {
+    const r = await run(bus, vm);
+    if (r) return r;
+  }
+  if (effect.vmState) {
+    const r = await run(bus, effect.vmState.rtVm);
+    // Not an RTVM: a standard VM, the Service VM (refused with its own code) or unknown (VM_NOT_REGISTERED).
+    if (r?.code === 'RTVM_NOT_REGISTERED') return run(bus, effect.vmState.vm);
+    return r;
   }
   return null;
 }

@@ -164,7 +164,9 @@ export const vmStatePayloadSchema = z
     event: z.enum(DM_VM_EVENTS).optional().describe('The Device Model event behind the report, if any.'),
     rtcDeltaSeconds: z.number().optional().describe('VM_EVENT_RTC_CHG: seconds the guest moved its RTC by.'),
     commandId: messageIdSchema.optional().describe('The command that caused the change, when one did.'),
-    observedAt: timestampSchema,
+    observedAt: timestampSchema
+      .optional()
+      .describe('When the agent saw the change; the envelope `sentAt` when absent.'),
   })
   .superRefine((m, ctx) => {
     if (m.rtcDeltaSeconds !== undefined && m.event !== 'VM_EVENT_RTC_CHG') {

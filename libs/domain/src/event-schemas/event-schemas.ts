@@ -38,6 +38,12 @@ import {
   type ServiceVmEvent,
 } from '../service-vm/service-vm.events';
 import type { DomainEvent } from '../shared/event';
+import {
+  NON_RT_VM_TYPES,
+  VM_EVENT_SCHEMA_VERSIONS,
+  VM_LOAD_ORDERS,
+  type VmEvent,
+} from '../vm/vm.events';
 
 type DataSchemas<E extends DomainEvent> = {
   readonly [K in E['type']]: z.ZodType<Extract<E, { type: K }>['data']>;
@@ -226,6 +232,21 @@ export const RELEASE_EVENT_DATA: DataSchemas<ReleaseEvent> = {
   }),
 };
 
+export const VM_EVENT_DATA: DataSchemas<VmEvent> = {
+  VmRegistered: z.object({
+    ...vm,
+    vmType: z.enum(NON_RT_VM_TYPES),
+    loadOrder: z.enum(VM_LOAD_ORDERS),
+    pcpus: z.array(z.number().int()),
+    imageVersion: z.string().nullable(),
+    state: acrnctl,
+    at,
+  }),
+  VmStateReported: z.object({ ...vm, state: acrnctl, previousState: acrnctl, at }),
+  VmPoweredOff: z.object({ ...vm, previousState: acrnctl, at }),
+  VmTripleFaulted: z.object({ ...vm, previousState: acrnctl, tripleFaults: z.number().int(), at }),
+};
+
 export interface DomainEventSchema {
   readonly type: string;
   readonly aggregate: string;
@@ -237,6 +258,7 @@ const tables: [string, Record<string, number>, Record<string, z.ZodType>][] = [
   ['hypervisor', HYPERVISOR_EVENT_SCHEMA_VERSIONS, HYPERVISOR_EVENT_DATA],
   ['service-vm', SERVICE_VM_EVENT_SCHEMA_VERSIONS, SERVICE_VM_EVENT_DATA],
   ['rt-vm', RT_VM_EVENT_SCHEMA_VERSIONS, RT_VM_EVENT_DATA],
+  ['vm', VM_EVENT_SCHEMA_VERSIONS, VM_EVENT_DATA],
   ['partition-plan', PARTITION_PLAN_EVENT_SCHEMA_VERSIONS, PARTITION_PLAN_EVENT_DATA],
   ['release', RELEASE_EVENT_SCHEMA_VERSIONS, RELEASE_EVENT_DATA],
 ];

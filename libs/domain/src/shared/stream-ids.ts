@@ -4,5 +4,7 @@ export const streamIds = {
   serviceVm: (deviceId: string) => `service-vm-${deviceId}`,
   // "." separates: ACRN VM names never contain one, so the name cannot be read two ways.
   rtVm: (deviceId: string, vmName: string) => `rt-vm-${deviceId}.${vmName}`,
+  /** A VM that is not an RTVM (standard VMs, the Service VM): no RT invariants, so its own aggregate. */
+  vm: (deviceId: string, vmName: string) => `vm-${deviceId}.${vmName}`,
   partitionPlan: (planId: string) => `partition-plan-${planId}`,
 } as const;

@@ -16,6 +16,7 @@ import { schedulingPolicyProjection } from './scheduling/scheduling.projection';
 import { FleetInventory1700000000200 } from './inventory/1700000000200-fleet-inventory';
 import { InventoryFillfactor1700000000210 } from './inventory/1700000000210-inventory-fillfactor';
 import { InventoryAttributes1700000000220 } from './inventory/1700000000220-inventory-attributes';
+import { InventoryVmType1700000000230 } from './inventory/1700000000230-inventory-vm-type';
 import { INVENTORY_ENTITIES } from './inventory/inventory.entities';
 import { fleetInventoryProjection } from './inventory/inventory.projection';
 import { DeviceTimeline1700000000100 } from './timeline/1700000000100-device-timeline';
@@ -53,6 +54,7 @@ export const READ_MODEL_MIGRATIONS = [
   FleetInventory1700000000200,
   InventoryFillfactor1700000000210,
   InventoryAttributes1700000000220,
+  InventoryVmType1700000000230,
   SchedulingPolicy1700000000300,
   OtaStatus1700000000310,
   ...TELEMETRY_MIGRATIONS,

@@ -254,12 +254,14 @@ export function toDeviceView(r: InventoryDeviceRow): DeviceView {
 export function toVmView(v: InventoryDeviceVmRow): DeviceVmView {
   return {
     name: v.vmName,
+    // Rows from before vm_type existed are all RT VMs.
+    vmType: (v.vmType ?? 'RTVM') as DeviceVmView['vmType'],
     loadOrder: v.loadOrder as DeviceVmView['loadOrder'],
     state: (v.state ?? 'unknown') as DeviceVmView['state'],
     pendingOperation: v.pendingOperation as DeviceVmView['pendingOperation'],
     pendingSince: iso(v.pendingSince),
     pinnedPcpus: v.pinnedPcpus,
-    latencyBudgetUs: v.latencyBudgetUs ?? 0,
+    latencyBudgetUs: (v.vmType ?? 'RTVM') === 'RTVM' ? (v.latencyBudgetUs ?? 0) : null,
     lastWorstCaseUs: v.lastWorstCaseUs,
     lastLatencyAt: iso(v.lastLatencyAt),
     overBudget:

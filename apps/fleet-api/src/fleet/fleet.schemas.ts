@@ -230,12 +230,21 @@ export type DeviceView = z.output<typeof deviceSchema>;
 
 export const deviceVmSchema = z.object({
   name: z.string(),
-  loadOrder: z.enum(['PRE_LAUNCHED_VM', 'POST_LAUNCHED_VM']),
-  state: z.enum(['stopped', 'started', 'suspended', 'untracked', 'unknown']).describe("acrnctl's state"),
+  vmType: z
+    .enum(['RTVM', 'STANDARD_VM', 'TEE_VM', 'REE_VM'])
+    .describe("ACRN's vm_type. Latency budget and RT lifecycle routes apply to RTVMs only"),
+  loadOrder: z
+    .enum(['SERVICE_VM', 'PRE_LAUNCHED_VM', 'POST_LAUNCHED_VM'])
+    .describe('SERVICE_VM: the Service VM (always `untracked`: acrnctl does not list it)'),
+  state: z
+    .enum(['stopped', 'started', 'suspended', 'untracked', 'unknown'])
+    .describe(
+      "acrnctl's state; pre-launched VMs and the Service VM, which acrnctl does not manage, are `untracked`",
+    ),
   pendingOperation: z.enum(['stop', 'reset']).nullable(),
   pendingSince: time.nullable(),
   pinnedPcpus: z.array(z.number().int()),
-  latencyBudgetUs: z.number(),
+  latencyBudgetUs: z.number().nullable().describe('RTVMs only; null for other VMs'),
   lastWorstCaseUs: z.number().nullable(),
   lastLatencyAt: time.nullable(),
   overBudget: z.boolean(),

@@ -15,7 +15,7 @@ function run(
   const events: VmEvent[] = [];
   for (const c of commands) {
     const d = decideVm(c, state, ctx);
-    if (!Array.isArray(d)) throw new Error(`${d.code}: ${d.message}`);
+    if (!Array.isArray(d)) throw new Error(JSON.stringify(d));
     for (const e of d) state = evolveVm(state, e);
     events.push(...d);
   }

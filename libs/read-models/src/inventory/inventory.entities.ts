@@ -91,6 +91,8 @@ export class InventoryDeviceVmRow {
   @PrimaryColumn({ name: 'vm_name', type: 'text' }) vmName!: string;
   /** False after RtVmDeleted (until registered again). */
   @Column({ type: 'boolean' }) registered!: boolean;
+  /** ACRN's vm_type: RTVM (stream rt-vm-…), else STANDARD_VM, TEE_VM or REE_VM (stream vm-…). */
+  @Column({ name: 'vm_type', type: 'text', nullable: true }) vmType!: string | null;
   @Column({ name: 'load_order', type: 'text', nullable: true }) loadOrder!: string | null;
   /** acrnctl's state: stopped, started, suspended, untracked, unknown. */
   @Column({ type: 'text', nullable: true }) state!: string | null;

@@ -25,8 +25,39 @@ describe('foldInventory', () => {
   beforeEach(() => positions.clear());
 
   it('handles every Hypervisor, ServiceVm and RtVm event type, and no plan events', () => {
-    expect(INVENTORY_EVENT_TYPES).toHaveLength(9 + 6 + 11);
+    expect(INVENTORY_EVENT_TYPES).toHaveLength(9 + 6 + 11 + 4);
     expect(INVENTORY_EVENT_TYPES).not.toContain('PartitionPlanCreated');
+  });
+
+  it('folds a VM that is not an RTVM (stream vm-…) into a VM row with its vm type', () => {
+    const std = (type: string, data: Record<string, unknown> = {}, s = 0) =>
+      ev('vm-d1.HMI_VM', type, { deviceId: 'd1', vmName: 'HMI_VM', at: at(s), ...data });
+    const { vms, devices } = foldInventory([
+      std('VmRegistered', {
+        vmType: 'STANDARD_VM',
+        loadOrder: 'POST_LAUNCHED_VM',
+        pcpus: [2],
+        imageVersion: null,
+        state: 'stopped',
+      }),
+      std('VmStateReported', { state: 'started', previousState: 'stopped' }, 5),
+    ]);
+    expect(vms).toEqual([
+      {
+        device_id: 'd1',
+        vm_name: 'HMI_VM',
+        stream_version: 2,
+        last_event_at: at(5),
+        registered: true,
+        vm_type: 'STANDARD_VM',
+        load_order: 'POST_LAUNCHED_VM',
+        pinned_pcpus: [2],
+        state: 'started',
+        registered_at: at(0),
+        deleted_at: null,
+      },
+    ]);
+    expect(devices[0]).toMatchObject({ vms: true, last_seen_at: at(5) });
   });
 
   it('folds one device stream into one patch: last value wins, times kept at their latest', () => {

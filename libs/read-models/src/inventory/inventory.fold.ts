@@ -19,6 +19,10 @@ import type {
   ServiceVmBooted,
   ServiceVmEvent,
   ServiceVmOsImageChanged,
+  VmEvent,
+  VmRegistered,
+  VmStateReported,
+  VmTripleFaulted,
 } from '@hyperfleet/domain';
 import type { ProjectedEvent } from '../framework/projection';
 
@@ -81,15 +85,25 @@ export const RT_VM_EVENT_TYPES = [
   'RtVmLatencyBudgetChanged',
 ] as const satisfies readonly RtVmEvent['type'][];
 
+/** VMs that are not RTVMs (stream `vm-…`): standard VMs and the Service VM, in the same VM rows. */
+export const VM_EVENT_TYPES = [
+  'VmRegistered',
+  'VmStateReported',
+  'VmPoweredOff',
+  'VmTripleFaulted',
+] as const satisfies readonly VmEvent['type'][];
+
 export const INVENTORY_EVENT_TYPES: readonly string[] = [
   ...HYPERVISOR_EVENT_TYPES,
   ...SERVICE_VM_EVENT_TYPES,
   ...RT_VM_EVENT_TYPES,
+  ...VM_EVENT_TYPES,
 ];
 
 const HYPERVISOR = new Set<string>(HYPERVISOR_EVENT_TYPES);
 const SERVICE_VM = new Set<string>(SERVICE_VM_EVENT_TYPES);
 const RT_VM = new Set<string>(RT_VM_EVENT_TYPES);
+const VM = new Set<string>(VM_EVENT_TYPES);
 
 /** RT VM facts that come from the device (the agent), so they count as "seen". */
 const RT_VM_DEVICE_FACTS = new Set<string>([
@@ -170,6 +184,16 @@ export function foldInventory(events: readonly ProjectedEvent[]): InventoryPatch
       d.vms = true;
       max(d, 'last_event_at', eventTime(e));
       if (RT_VM_DEVICE_FACTS.has(e.type)) max(d, 'last_seen_at', e.data.at);
+    } else if (VM.has(e.type)) {
+      const deviceId = text(e, 'deviceId');
+      const v = vm(deviceId, text(e, 'vmName'));
+      version(v, 'stream_version', e.streamPosition);
+      max(v, 'last_event_at', eventTime(e));
+      foldVm(v, e.type, e.data as VmEvent['data']);
+      const d = device(deviceId);
+      d.vms = true;
+      max(d, 'last_event_at', eventTime(e));
+      if (e.type !== 'VmRegistered') max(d, 'last_seen_at', e.data.at);
     }
   }
   return { devices: [...devices.values()], vms: [...vms.values()] };
@@ -313,6 +337,7 @@ function foldRtVm(v: Patch, type: string, data: RtVmEvent['data']): void {
       // A new registration starts afresh, except for the fault history (as RtVm's evolve keeps it).
       Object.assign(v, {
         registered: true,
+        vm_type: 'RTVM',
         load_order: x.loadOrder,
         pinned_pcpus: x.pinnedPcpus,
         latency_budget_us: x.latencyBudgetUs,
@@ -382,5 +407,35 @@ function foldRtVm(v: Patch, type: string, data: RtVmEvent['data']): void {
     case 'RtVmLatencyBudgetChanged':
       v.latency_budget_us = (data as RtVmLatencyBudgetChanged['data']).budgetUs;
       return;
+  }
+}
+
+/** A VM that is not an RTVM: no pending operations, budget or latency; its pCPUs in pinned_pcpus. */
+function foldVm(v: Patch, type: string, data: VmEvent['data']): void {
+  switch (type) {
+    case 'VmRegistered': {
+      const x = data as VmRegistered['data'];
+      Object.assign(v, {
+        registered: true,
+        vm_type: x.vmType,
+        load_order: x.loadOrder,
+        pinned_pcpus: x.pcpus,
+        state: x.state,
+        registered_at: x.at,
+        deleted_at: null,
+      });
+      return;
+    }
+    case 'VmStateReported':
+      v.state = (data as VmStateReported['data']).state;
+      return;
+    case 'VmPoweredOff':
+      v.state = 'stopped';
+      return;
+    case 'VmTripleFaulted': {
+      const x = data as VmTripleFaulted['data'];
+      Object.assign(v, { state: 'stopped', triple_faults: x.tripleFaults, last_triple_fault_at: x.at });
+      return;
+    }
   }
 }

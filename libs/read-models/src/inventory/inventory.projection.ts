@@ -69,6 +69,7 @@ const DEVICE_EXTRAS: readonly Column[] = [
 
 const VM_COLUMNS: readonly Column[] = [
   ['registered', 'boolean'],
+  ['vm_type', 'text'],
   ['load_order', 'text'],
   ['state', 'text'],
   ['pinned_pcpus', 'integer[]'],
@@ -201,7 +202,8 @@ function deviceUpdate(devices: string, vms: string): string {
              coalesce(sum(v.budget_breaches), 0)::int AS breaches,
              coalesce(sum(v.triple_faults), 0)::int AS triple_faults
         FROM ${vms} AS v
-       WHERE r.vms AND v.device_id = r.device_id AND v.registered) AS a ON true
+       WHERE r.vms AND v.device_id = r.device_id AND v.registered
+         AND coalesce(v.vm_type, 'RTVM') = 'RTVM') AS a ON true
     WHERE t.device_id = r.device_id`;
 }
 

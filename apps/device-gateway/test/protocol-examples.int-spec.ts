@@ -104,4 +104,36 @@ describe('docs/protocol.md examples against the gateway', () => {
     });
     expect(await send('NOPE_VM', seq + 1)).toMatchObject({ status: 'rejected', code: 'VM_NOT_REGISTERED' });
   });
+
+  it('forbidden publishes (the backend examples, another device, outside hf/v1) are answered, never delivered', async () => {
+    const backendExamples = examples.filter((e) => {
+      const p = parseTopic(e.topic);
+      return p.ok && p.direction === 'backend-to-device';
+    });
+    expect(backendExamples.length).toBeGreaterThanOrEqual(3);
+    const replies = agent.replies.length;
+    const received = agent.received.length;
+    for (const { topic, text } of backendExamples) {
+      const reply = await agent.sendRaw(topic, text, null);
+      expect({ topic, status: reply.status, code: reply.code }).toEqual({
+        topic,
+        status: 'rejected',
+        code: 'UNKNOWN_TYPE',
+      });
+    }
+    const forged = { ...(JSON.parse(deviceExamples[1].text) as object), msgId: randomUUID() };
+    expect(await agent.sendRaw('hf/v1/ipc-0043/status', JSON.stringify(forged), null)).toMatchObject({
+      status: 'rejected',
+      code: 'IDENTITY_MISMATCH',
+    });
+    expect(await agent.sendRaw('plant/floor-1/cmd', '{}', null)).toMatchObject({
+      status: 'rejected',
+      code: 'INVALID_TOPIC',
+    });
+    // Only the gateway's answers came back: nothing the device published reached its own subscriptions.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(agent.replies.length - replies).toBe(backendExamples.length + 2);
+    expect(agent.received.slice(received)).toEqual([]);
+    expect(agent.client.connected).toBe(true);
+  });
 });

@@ -35,20 +35,29 @@ export class AedesIngress implements DevicePublisher {
     const previous = broker.authorizePublish.bind(this.broker);
     this.previous = previous;
     broker.authorizePublish = (client, packet, cb) => {
-      // Our own publishes (client null), non-protocol topics and backend-to-device topics (reply,
-      // desired, cmd) go to the identity rules, which let only the gateway publish those.
-      if (!client || !isDeviceDirection(packet.topic)) return previous(client, packet, cb);
+      // Our own publishes (client null) and the last wills aedes publishes go to the identity rules.
+      if (!client) return previous(client, packet, cb);
+      const consume = () =>
+        this.ingress
+          .handle({
+            topic: packet.topic,
+            payload: packet.payload as Buffer,
+            authenticatedDeviceId: client.id,
+          })
+          .then((result) => (result.reply ? this.publish(result.reply) : undefined))
+          .catch(() => undefined) // the ingress answers INTERNAL_ERROR itself; only the reply can fail here
+          .then(() => {
+            packet.topic = CONSUMED;
+            packet.retain = false;
+            cb(null);
+          });
       // Everything a device sends under hf/ is the gateway's: it answers forged, unknown and
       // malformed messages with a reply instead of a disconnect, and nothing is forwarded.
-      this.ingress
-        .handle({ topic: packet.topic, payload: packet.payload as Buffer, authenticatedDeviceId: client.id })
-        .then((result) => (result.reply ? this.publish(result.reply) : undefined))
-        .catch(() => undefined) // the ingress answers INTERNAL_ERROR itself; only the reply can fail here
-        .then(() => {
-          packet.topic = CONSUMED;
-          packet.retain = false;
-          cb(null);
-        });
+      if (isDeviceDirection(packet.topic)) return void consume();
+      // Backend-to-device and non-protocol topics: allowed for the gateway account. A device's
+      // forbidden publish (its own reply, desired or cmd/…, or a topic outside hf/v1) is answered too
+      // (UNKNOWN_TYPE, INVALID_TOPIC, …) and dropped, never delivered; the connection stays open.
+      previous(client, packet, (err) => (err ? void consume() : cb(null)));
     };
   }
 

@@ -155,6 +155,26 @@ describeMosquitto('fleetctl mosquitto-config against a real Mosquitto 2', () => 
     await gw.endAsync();
   });
 
+  it('(c2) the forbidden-publish rule: own reply, desired, cmd/… and topics outside hf/v1 are dropped; the connection stays', async () => {
+    const gw = await gatewayClient('hyperfleet-gateway-c2');
+    const seen = recorder(gw);
+    expect(await subscribeGranted(gw, ['$share/hyperfleet-gateway/hf/v1/+/status'])).toEqual([1]);
+    const dev = await device('dev-2');
+    const own = recorder(dev);
+    await dev.subscribeAsync(['hf/v1/dev-2/reply', 'hf/v1/dev-2/desired', 'hf/v1/dev-2/cmd/+'], { qos: 1 });
+    // MQTT 3.1.1: acknowledged and dropped (no negative PUBACK); the gateway never sees them, so no reply.
+    for (const topic of ['hf/v1/dev-2/reply', 'hf/v1/dev-2/desired', 'hf/v1/dev-2/cmd/reboot', 'plant/x']) {
+      await dev.publishAsync(topic, `forbidden ${topic}`, { qos: 1 });
+    }
+    await dev.publishAsync('hf/v1/dev-2/status', 'sentinel', { qos: 1 });
+    await waitFor(() => seen.some((m) => m.payload === 'sentinel'), 5000, 'the sentinel');
+    await sleep(300);
+    expect(seen.map((m) => m.payload)).toEqual(['sentinel']);
+    expect(own).toEqual([]);
+    expect(dev.connected).toBe(true);
+    await Promise.all([dev.endAsync(), gw.endAsync()]);
+  });
+
   it("(d) a device subscribed to another device's reply topic never receives its replies", async () => {
     const snoop = await device('dev-1');
     const snooped = recorder(snoop);

@@ -1,12 +1,21 @@
 import * as net from 'node:net';
 import type { Aedes, AedesOptions } from 'aedes';
+import { guardedConnection } from './packet-size-guard';
+
+/**
+ * The largest MQTT packet the embedded broker reads: RECOMMENDED_MAX_PACKET_BYTES of
+ * @hyperfleet/contracts (257 KiB; the platform does not depend on the contracts, a test checks both agree).
+ */
+export const EMBEDDED_MAX_PACKET_BYTES = 257 * 1024;
 
 /** The aedes broker in process: MQTT 3.1.1, no shared subscriptions; enough for one gateway. */
 export class EmbeddedMqttBroker {
   private broker: Aedes | null = null;
   private server: net.Server | null = null;
 
-  constructor(private readonly o: { host: string; port: number; options?: AedesOptions }) {}
+  constructor(
+    private readonly o: { host: string; port: number; options?: AedesOptions; maxPacketBytes?: number },
+  ) {}
 
   get url(): string {
     return `mqtt://${this.o.host}:${this.o.port}`;
@@ -25,7 +34,8 @@ export class EmbeddedMqttBroker {
     const server = net.createServer((socket) => {
       // Every device message waits for its small reply: Nagle's algorithm would add ~40 ms to each.
       socket.setNoDelay(true);
-      broker.handle(socket);
+      // A larger packet closes the connection at its header, before aedes buffers its body.
+      broker.handle(guardedConnection(socket, this.o.maxPacketBytes ?? EMBEDDED_MAX_PACKET_BYTES));
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>

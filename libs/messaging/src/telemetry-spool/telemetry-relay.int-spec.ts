@@ -98,6 +98,9 @@ describeKafka('TelemetryRelay: the telemetry spool across a Kafka outage (real K
       pool,
       transport: relayTransport,
       pollIntervalMs: 50,
+      // Small batches: what the relay holds already read (the batch in flight and the next one) is
+      // published even when the bound drops it, so the test keeps that well below what is dropped.
+      batchSize: 100,
       maxSpoolRows: 500,
       maintenanceIntervalMs: 3600_000,
       log: (line) => logLines.push(line),
@@ -157,11 +160,11 @@ describeKafka('TelemetryRelay: the telemetry spool across a Kafka outage (real K
     expect(new Set(got.map((d) => d.event.id)).size).toBe(got.length);
     for (const k of KEYS) {
       const mine = got.filter((d) => d.key === k).map((d) => d.event.data.seq as number);
-      // In order; the newest 100 of each device all there. (A batch already in flight when the
-      // bound was enforced may still go out: a gap, never a reordering.)
+      // In order; the newest 100 of each device all there. (The batch in flight and the one read
+      // ahead when the bound was enforced may still go out: a gap, never a reordering.)
       expect(mine).toEqual([...mine].sort((x, y) => x - y));
       expect(mine.slice(-100)).toEqual(Array.from({ length: 100 }, (_, i) => 160 + i));
-      expect(mine.length).toBeLessThan(200);
+      expect(mine.length).toBeLessThanOrEqual(100 + 40);
     }
   }, 180_000);
 });

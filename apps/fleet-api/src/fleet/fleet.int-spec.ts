@@ -5,9 +5,11 @@ import {
   MarkDeviceOffline,
   MarkDeviceOnline,
   RegisterRtVm,
+  RegisterVm,
   ReportHypervisorVersion,
   ReportRtVmLatency,
   ReportServiceVmBooted,
+  ReportVmState,
   StartRtVm,
   StopRtVm,
 } from '@hyperfleet/domain';
@@ -137,6 +139,19 @@ describe('fleet read API over HTTP (Nest app, PostgreSQL, projector running)', (
     );
     await run(new ReportRtVmLatency({ deviceId: 'veh-005', vmName: 'RT_1', worstCaseUs: 25, at: at(300) }));
     await run(new ChangeRtVmLatencyBudget({ deviceId: 'veh-005', vmName: 'RT_1', budgetUs: 30 }));
+    // veh-005's other VMs, as its birth announces them: a standard VM and the Service VM.
+    const std = { deviceId: 'veh-005', vmType: 'STANDARD_VM' } as const;
+    await run(
+      new RegisterVm({
+        ...std,
+        vmName: 'HMI_VM',
+        loadOrder: 'POST_LAUNCHED_VM',
+        pcpus: [2],
+        state: 'stopped',
+      }),
+    );
+    await run(new ReportVmState({ deviceId: 'veh-005', vmName: 'HMI_VM', state: 'started', at: at(301) }));
+    await run(new RegisterVm({ ...std, vmName: 'Service_VM', loadOrder: 'SERVICE_VM', pcpus: [] }));
     await caughtUp();
   });
 
@@ -241,6 +256,26 @@ describe('fleet read API over HTTP (Nest app, PostgreSQL, projector running)', (
     expect(seen).toEqual([...everyone, 'veh-0105'].sort());
   });
 
+  it('GET /api/v1/devices/{id} lists every VM with its vmType; only RTVMs count in rtVms', async () => {
+    const res = await get('/api/v1/devices/veh-005');
+    expect(res.body.rtVms).toMatchObject({ count: 1 });
+    const byName = Object.fromEntries((res.body.vms as Body[]).map((v) => [v.name, v]));
+    expect(Object.keys(byName).sort()).toEqual(['HMI_VM', 'RT_1', 'Service_VM']);
+    expect(byName.RT_1).toMatchObject({ vmType: 'RTVM', loadOrder: 'PRE_LAUNCHED_VM', latencyBudgetUs: 30 });
+    expect(byName.HMI_VM).toMatchObject({
+      vmType: 'STANDARD_VM',
+      loadOrder: 'POST_LAUNCHED_VM',
+      state: 'started',
+      pinnedPcpus: [2],
+      latencyBudgetUs: null,
+    });
+    expect(byName.Service_VM).toMatchObject({
+      vmType: 'STANDARD_VM',
+      loadOrder: 'SERVICE_VM',
+      state: 'untracked',
+    });
+  });
+
   it('GET /api/v1/devices/{id} is the device with its RT VMs; unknown is 404 DEVICE_NOT_FOUND', async () => {
     const res = await get(`/api/v1/devices/${encodeURIComponent('ipc:0042.a')}`);
     expect(res.status).toBe(200);
@@ -263,6 +298,7 @@ describe('fleet read API over HTTP (Nest app, PostgreSQL, projector running)', (
     expect(res.body.vms).toEqual([
       {
         name: 'RT_CTRL',
+        vmType: 'RTVM',
         loadOrder: 'POST_LAUNCHED_VM',
         state: 'started',
         pendingOperation: null,

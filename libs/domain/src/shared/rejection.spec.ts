@@ -33,6 +33,7 @@ describe('DomainRejection', () => {
       'PARTITION_PLAN_REVISION_NOT_FOUND',
       'SERVICE_VM_NOT_FOUND',
       'RTVM_NOT_REGISTERED',
+      'VM_NOT_REGISTERED',
       'RELEASE_NOT_FOUND',
       'RELEASE_IMAGE_NOT_FOUND',
     ]);

@@ -16,6 +16,8 @@ import {
 import type { Pool } from 'pg';
 import { PG_POOL } from '@hyperfleet/platform';
 import { ProjectorService } from '@hyperfleet/projector';
+import { Command } from 'commander';
+import { registerVmCommands } from '../../../fleetctl/src/commands/vm';
 import { startFleetApi, type ApiHarness, type Body } from '../../test/api-harness';
 
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
@@ -269,6 +271,27 @@ describe('fleet read API over HTTP (Nest app, PostgreSQL, projector running)', (
       pinnedPcpus: [2],
       latencyBudgetUs: null,
     });
+    // The same through fleetctl.
+    const program = new Command().exitOverride();
+    registerVmCommands(program);
+    const out: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    try {
+      await program.parseAsync(
+        ['vm', 'list', 'veh-005', '--api', api.base, ...(api.adminKey ? ['--api-key', api.adminKey] : [])],
+        { from: 'user' },
+      );
+    } finally {
+      log.mockRestore();
+      process.exitCode = undefined;
+    }
+    expect(out.map((l) => l.split(/\s+/).slice(0, 4).join(' '))).toEqual(
+      expect.arrayContaining([
+        'HMI_VM STANDARD_VM POST_LAUNCHED_VM started',
+        'RT_1 RTVM PRE_LAUNCHED_VM started',
+        'Service_VM STANDARD_VM SERVICE_VM untracked',
+      ]),
+    );
     expect(byName.Service_VM).toMatchObject({
       vmType: 'STANDARD_VM',
       loadOrder: 'SERVICE_VM',

@@ -17,6 +17,7 @@ const vmPath = (deviceId: string, vmName: string, verb: string) =>
 /** `fleetctl vm start|stop|reset|delete <deviceId> <vmName>` and `vm budget <deviceId> <vmName> <µs>`. */
 export function registerVmCommands(program: Command): void {
   const vm = program.command('vm').description("act on a device's RT VMs (acrnctl through the agent)");
+  registerVmListCommand(vm);
 
   for (const [verb, description] of [
     ['start', 'start a stopped RT VM'],
@@ -66,6 +67,35 @@ export function registerVmCommands(program: Command): void {
         console.log(
           `Latency budget of ${vmName} on ${deviceId} is now ${r.budgetUs} µs (version ${r.version}).`,
         );
+      process.exitCode = EXIT.ok;
+    }),
+  );
+}
+
+interface DeviceVm {
+  name: string;
+  vmType: string;
+  loadOrder: string;
+  state: string;
+  pinnedPcpus: number[];
+  latencyBudgetUs: number | null;
+}
+
+/** `fleetctl vm list <deviceId>`: every VM of the device (RTVMs, standard VMs, the Service VM). */
+export function registerVmListCommand(vm: Command): void {
+  withApiOptions(
+    vm.command('list <deviceId>').description("every VM a device's birth announced, with its type and state"),
+  ).action(
+    action(async (deviceId: string, o: ApiOptions) => {
+      const d = await call<{ vms: DeviceVm[] }>(o, 'GET', `api/v1/devices/${encodeURIComponent(deviceId)}`);
+      if (o.json) console.log(JSON.stringify(d.vms, null, 2));
+      else
+        for (const v of d.vms) {
+          const budget = v.latencyBudgetUs === null ? '' : `  budget ${v.latencyBudgetUs} µs`;
+          console.log(
+            `${v.name.padEnd(16)} ${v.vmType.padEnd(12)} ${v.loadOrder.padEnd(17)} ${v.state.padEnd(10)} pCPUs ${v.pinnedPcpus.join(',') || '-'}${budget}`,
+          );
+        }
       process.exitCode = EXIT.ok;
     }),
   );

@@ -54,3 +54,33 @@ describe('telemetry-channel records', () => {
     expect(record.event.data).not.toHaveProperty('note');
   });
 });
+
+describe('VM effects', () => {
+  const decodeAny = (kind: 'birth' | 'vm-state', message: object): DecodedDeviceMessage => {
+    const d = decodeDeviceMessage(deviceTopic(EXAMPLE_DEVICE_ID, kind), JSON.stringify(message), {
+      authenticatedDeviceId: EXAMPLE_DEVICE_ID,
+    });
+    if (!d.ok) throw new Error(`${d.code}: ${d.message}`);
+    return d;
+  };
+
+  it('a birth registers every VM that is not an RTVM, and the Service VM, as Vm', () => {
+    const birth = exampleDeviceMessage('birth');
+    const effect = effectOf(decodeAny('birth', birth), OPTIONS);
+    const rt = birth.payload.vms.filter((v) => v.vmType === 'RTVM').map((v) => v.name);
+    const other = birth.payload.vms.filter((v) => v.vmType !== 'RTVM').map((v) => v.name);
+    expect(effect.rtVms?.map((v) => v.vmName)).toEqual(rt);
+    expect(effect.vms?.map((c) => [c.props.vmName, c.props.loadOrder])).toEqual([
+      [birth.payload.serviceVm.name, 'SERVICE_VM'],
+      ...other.map((n) => [n, expect.any(String)]),
+    ]);
+  });
+
+  it('a vm-state without observedAt is as old as its message', () => {
+    const m = exampleDeviceMessage('vm-state');
+    const { observedAt: _dropped, ...payload } = m.payload;
+    const effect = effectOf(decodeAny('vm-state', { ...m, payload }), OPTIONS);
+    expect(effect.vmState?.rtVm.props).toMatchObject({ at: m.sentAt });
+    expect(effect.vmState?.vm.props).toMatchObject({ at: m.sentAt, vmName: m.payload.vmName });
+  });
+});

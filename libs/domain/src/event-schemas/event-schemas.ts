@@ -38,12 +38,7 @@ import {
   type ServiceVmEvent,
 } from '../service-vm/service-vm.events';
 import type { DomainEvent } from '../shared/event';
-import {
-  NON_RT_VM_TYPES,
-  VM_EVENT_SCHEMA_VERSIONS,
-  VM_LOAD_ORDERS,
-  type VmEvent,
-} from '../vm/vm.events';
+import { NON_RT_VM_TYPES, VM_EVENT_SCHEMA_VERSIONS, VM_LOAD_ORDERS, type VmEvent } from '../vm/vm.events';
 
 type DataSchemas<E extends DomainEvent> = {
   readonly [K in E['type']]: z.ZodType<Extract<E, { type: K }>['data']>;

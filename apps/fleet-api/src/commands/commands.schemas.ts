@@ -1,3 +1,4 @@
+import { COMMAND_STATUSES, FINAL_COMMAND_STATUSES, type CommandStatus } from '@hyperfleet/device-commands';
 import { z } from 'zod';
 import { vmNameSchema } from '@hyperfleet/contracts';
 import { deviceFilterSchema } from '../fleet/device-filter';
@@ -6,24 +7,10 @@ import { limitSchema, pageSchema } from '../scheduling/pagination';
 
 /** Request and response shapes of device commands, their status resources and bulk commands. */
 
-export const COMMAND_STATUSES = [
-  'queued',
-  'sent',
-  'acknowledged',
-  'succeeded',
-  'failed',
-  'rejected',
-  'timed-out',
-  'expired',
-] as const;
-export type ApiCommandStatus = (typeof COMMAND_STATUSES)[number];
-export const FINAL_STATUSES: readonly ApiCommandStatus[] = [
-  'succeeded',
-  'failed',
-  'rejected',
-  'timed-out',
-  'expired',
-];
+// The statuses are the store's (libs/device-commands/src/status.ts): one list for the API, the CLI and the store.
+export { COMMAND_STATUSES };
+export type ApiCommandStatus = CommandStatus;
+export const FINAL_STATUSES = FINAL_COMMAND_STATUSES;
 
 /** What an operator can ask of one device; also the `action` of a bulk command. */
 export const DEVICE_ACTIONS = [

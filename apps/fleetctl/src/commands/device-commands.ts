@@ -8,17 +8,9 @@
 import type { Command } from 'commander';
 import { ApiCallError, callApi, defaultApiUrl } from '../client';
 
-export const COMMAND_STATUSES = [
-  'queued',
-  'sent',
-  'acknowledged',
-  'succeeded',
-  'failed',
-  'rejected',
-  'timed-out',
-  'expired',
-] as const;
-export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+import { COMMAND_STATUSES, type CommandStatus } from '@hyperfleet/device-commands';
+
+export { COMMAND_STATUSES, type CommandStatus };
 export type StatusCounts = Record<CommandStatus, number>;
 
 export const EXIT = { ok: 0, usage: 1, failed: 2, timedOut: 3, pending: 4 } as const;

@@ -176,7 +176,7 @@ describe('operator write side through fleetctl and HTTP (all-in-one, simulated f
         for (const id of ids) {
           const { body } = await http(keys.ops, 'GET', `/api/v1/devices/${id}`);
           const found = (body.vms ?? []).find(
-            (v: Json) => v.loadOrder === 'POST_LAUNCHED_VM' && v.state === 'started',
+            (v: Json) => v.vmType === 'RTVM' && v.loadOrder === 'POST_LAUNCHED_VM' && v.state === 'started',
           );
           if (found) return { deviceId: id, vm: found.name as string };
         }

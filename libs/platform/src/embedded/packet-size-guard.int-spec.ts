@@ -78,10 +78,12 @@ describe('embedded broker packet size limit', () => {
     await Promise.race([closed, new Promise((_, j) => setTimeout(() => j(new Error('not closed')), 10_000))]);
     const after = process.memoryUsage();
     const grown = after.arrayBuffers - before.arrayBuffers + (after.heapUsed - before.heapUsed);
-    // Generous: far below the 8 MiB packet (an unguarded aedes buffers all of it).
-    expect(grown).toBeLessThan(3 * MiB);
+    // Generous (this process is the client too, and GC runs when it likes): below the 8 MiB packet that
+    // an unguarded aedes buffers whole, plus its parse copies. The guard's own evidence is the next two.
+    expect(grown).toBeLessThan(6 * MiB);
     expect(socket.destroyed).toBe(true);
-    expect(written).toBeLessThanOrEqual(payload.length);
+    // Closed at the header: the client could not even hand over the whole body.
+    expect(written).toBeLessThan(payload.length);
   });
 
   it('passes a 256 KiB PUBLISH (the largest payload) to subscribers', async () => {
